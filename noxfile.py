@@ -1,0 +1,93 @@
+"""Sessions: build (default), execute, book, tests, lab. All share one environment, .nox/study.
+
+The study needs TensorFlow (about 2 GB installed), so every session uses the same virtual environment,
+created on first use and reinstalled only when requirements.txt changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["build"]
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".nox" / "study"
+BIN = VENV / "bin"
+REQUIREMENTS = ROOT / "requirements.txt"
+INDEX = ROOT / "_build" / "html" / "index.html"
+
+
+def study_env(session: nox.Session) -> dict[str, str]:
+    """Create .nox/study once and install requirements.txt whenever it changed; return the env to run in."""
+    python = BIN / "python"
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(VENV), external=True)
+    stamp = VENV / "requirements.sha256"
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        session.run(str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS), external=True)
+        stamp.write_text(wanted)
+    else:
+        session.log(f"reusing {VENV.relative_to(ROOT)}: requirements.txt unchanged")
+    return {
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+        "VIRTUAL_ENV": str(VENV),
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+
+
+def run(session: nox.Session, env: dict[str, str], program: str, *args: str) -> None:
+    """Run one of .nox/study's programs (python, jupyter-book...) in its environment."""
+    session.run(str(BIN / program), *args, env=env, external=True)
+
+
+def build_site(session: nox.Session, env: dict[str, str]) -> None:
+    if not (ROOT / "book" / "intro.ipynb").exists():
+        session.error("no executed notebooks in book/: run `nox -s execute` (or `nox -s build`) first")
+    run(session, env, "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going")
+    session.log(f"the report: {INDEX}")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the report from scratch: set up, execute the notebooks that are missing, build the site."""
+    env = study_env(session)
+    run(session, env, "python", "-m", "study.execute", "--missing", *session.posargs)
+    build_site(session, env)
+
+
+@nox.session
+def execute(session: nox.Session) -> None:
+    """Rerun notebooks with papermill: all, or the ids given (`nox -s execute -- model_03 --smoke`)."""
+    env = study_env(session)
+    run(session, env, "python", "-m", "study.execute", *session.posargs)
+
+
+@nox.session
+def book(session: nox.Session) -> None:
+    """Build the Jupyter Book site from the executed notebooks into _build/html."""
+    build_site(session, study_env(session))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (includes a smoke execution of every notebook and a -W book build)."""
+    env = study_env(session)
+    run(session, env, "python", "-m", "pytest", "tests", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """Start JupyterLab with notebooks/*.py opening as notebooks (Jupytext)."""
+    env = study_env(session)
+    settings = VENV / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
+    run(session, env, "jupytext-config", "--settings-file", str(settings), "set-default-viewer", "python")
+    run(session, env, "python", "-c", "import study.execute as e; e.ensure_kernel()")
+    run(session, env, "jupyter", "lab", f"--notebook-dir={ROOT}", *session.posargs)

@@ -1,0 +1,1 @@
+"""An executable study of small convolutional networks on MNIST: data, models, training, metrics, plots, execution."""

@@ -1,0 +1,31 @@
+"""Test-set metrics with scikit-learn: overall, macro-averaged, per class, and the seed's digit-1 view."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def evaluate(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...]) -> dict:
+    """Accuracy, macro and per-class precision/recall/F1, the confusion matrix, and class 1 alone.
+
+    The seed report's precision/recall/F1 are those of digit 1 taken as the positive class; `digit1`
+    reproduces that figure so it can be set beside the seed's.
+    """
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    macro = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro": {"precision": float(macro[0]), "recall": float(macro[1]), "f1": float(macro[2])},
+        "digit1": {"precision": float(precision[1]), "recall": float(recall[1]), "f1": float(f1[1])},
+        "per_class": [
+            {"class": c, "name": class_names[c], "precision": float(precision[c]), "recall": float(recall[c]),
+             "f1": float(f1[c]), "support": int(support[c])}
+            for c in labels
+        ],
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "predictions": [int(p) for p in y_pred],
+    }

@@ -1,0 +1,46 @@
+"""Keras models built from a spec, and their layer tables."""
+
+from __future__ import annotations
+
+from study.backend import keras
+import pandas as pd
+
+from study.spec import ModelSpec
+
+INPUT_SHAPE = (28, 28, 1)
+N_CLASSES = 10
+
+
+def build(spec: ModelSpec) -> keras.Sequential:
+    """Conv2D + 2x2 max pooling per conv layer, Flatten, Dense, Dense softmax; compiled with the spec's optimizer."""
+    layers: list[keras.layers.Layer] = [keras.Input(INPUT_SHAPE)]
+    for conv in spec.conv:
+        layers.append(keras.layers.Conv2D(conv.filters, conv.kernel, activation=conv.activation))
+        layers.append(keras.layers.MaxPooling2D(spec.pool))
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(spec.dense_units, activation=spec.dense_activation),
+        keras.layers.Dense(N_CLASSES, activation="softmax"),
+    ]
+    model = keras.Sequential(layers, name=spec.id)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=spec.training.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """One row per layer: name, type, output shape and parameter count, as Keras' summary shows them."""
+    return pd.DataFrame(
+        [
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output shape": str((None, *layer.output.shape[1:])),
+                "params": layer.count_params(),
+            }
+            for layer in model.layers
+        ]
+    ).set_index("layer")

@@ -1,0 +1,110 @@
+"""Parameter files (`notebooks/params/<id>.yaml`) validated into typed, frozen specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "params"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConvLayer(_Strict):
+    """One Conv2D layer; every conv layer is followed by a max-pooling layer."""
+
+    filters: int = Field(gt=0)
+    kernel: int = Field(gt=0, description="square kernel side, in pixels")
+    activation: Literal["relu", "sigmoid", "tanh", "elu", "selu", "gelu"] = "relu"
+
+
+class Training(_Strict):
+    """How the model is fitted."""
+
+    optimizer: Literal["adam"] = "adam"
+    learning_rate: float = Field(gt=0, le=1)
+    batch_size: int = Field(gt=0)
+    epochs: int = Field(gt=0)
+    validation_split: float = Field(default=0.1, ge=0, lt=1)
+
+
+class SeedReport(_Strict):
+    """The figures the seed report printed for this model, as printed (None where it printed none)."""
+
+    accuracy: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    train_accuracy_first: float | None = None
+    train_accuracy_last: float | None = None
+    params: int | None = None
+    conclusion_table_accuracy: float | None = None
+
+
+class ModelSpec(_Strict):
+    """One experiment: the architecture, its training and what the seed report said about it."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", description="the parameter file's name without .yaml")
+    title: str
+    question: str
+    factor: str = Field(description="what this model changes relative to `compare_with`")
+    compare_with: str | None = None
+    conv: tuple[ConvLayer, ...] = Field(min_length=1)
+    pool: int = Field(default=2, gt=0)
+    dense_units: int = Field(default=64, gt=0)
+    dense_activation: Literal["relu", "sigmoid", "tanh", "elu", "selu", "gelu"] = "relu"
+    training: Training
+    seed_report: SeedReport = SeedReport()
+    notes: str = ""
+
+
+class SpecError(ValueError):
+    """A parameter file that is not a valid spec; the message names the file and the fields."""
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid parameter file"]
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        value = e.get("input")
+        lines.append(f"  field '{field}': {e['msg']} (got {value!r})")
+    return "\n".join(lines)
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read one YAML parameter file and validate it into a ModelSpec, or raise SpecError."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of fields, got {type(raw).__name__}")
+    if "id" in raw:
+        raise SpecError(f"{path}: field 'id': remove it; a model's id is its file name ({path.stem!r})")
+    try:
+        return ModelSpec.model_validate({**raw, "id": path.stem})
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, path)) from None
+
+
+def load_specs(params_dir: str | Path = PARAMS_DIR) -> dict[str, ModelSpec]:
+    """Load every `*.yaml` in a folder, by file name, checking that each `compare_with` names one of them."""
+    params_dir = Path(params_dir)
+    specs = {path.stem: load_spec(path) for path in sorted(params_dir.glob("*.yaml"))}
+    if not specs:
+        raise SpecError(f"{params_dir}: no parameter files (*.yaml) found")
+    for spec in specs.values():
+        if spec.compare_with is not None and spec.compare_with not in specs:
+            raise SpecError(
+                f"{params_dir / (spec.id + '.yaml')}: field 'compare_with': {spec.compare_with!r} is not "
+                f"a model id; known ids: {', '.join(specs)}"
+            )
+    return specs

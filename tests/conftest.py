@@ -1,0 +1,27 @@
+"""Shared fixtures: one smoke execution of every notebook into a throw-away book project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from study import execute
+
+REPO = Path(__file__).resolve().parent.parent
+# total parameters per model: the seed report's tables (Models 7, 8 and 10 share Model 6's layers)
+SEED_TOTALS = {"model_01": 347146, "model_02": 346986, "model_03": 173930, "model_04": 693578,
+               "model_05": 31258, "model_06": 56714, "model_07": 56714, "model_08": 56714, "model_09": 56714,
+               "model_10": 56714}
+
+
+@pytest.fixture(scope="session")
+def smoke_root(tmp_path_factory) -> Path:
+    """A book project (config, toc, executed smoke notebooks) built from the real parameter files."""
+    root = tmp_path_factory.mktemp("book-project")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, root / name)
+    status = execute.main(["--smoke", "--dataset", "mnist-sample", "--root", str(root)])
+    assert status == 0
+    return root

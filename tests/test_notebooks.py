@@ -1,0 +1,95 @@
+"""The template, a smoke execution of every notebook, and the book built from it with warnings as errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+from conftest import SEED_TOTALS
+from study import execute
+from study.spec import load_specs
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT_FIELDS = {"id", "param_count", "history", "test", "dataset", "seed", "versions", "seconds"}
+
+
+def test_template_has_exactly_one_parameters_cell():
+    for name in ("model", "intro", "comparison"):
+        nb = jupytext.read(REPO / "notebooks" / f"{name}.py")
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, name
+
+
+def test_one_template_serves_every_model():
+    assert sorted(p.name for p in (REPO / "notebooks").glob("*.py")) == ["comparison.py", "intro.py", "model.py"]
+
+
+def test_smoke_run_writes_a_notebook_and_a_result_per_model(smoke_root):
+    models = smoke_root / "book" / "models"
+    for spec in load_specs().values():
+        result = json.loads((models / f"{spec.id}.json").read_text())
+        assert RESULT_FIELDS <= set(result)
+        assert set(result["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+        assert len(result["history"]["accuracy"]) == 1
+        test = result["test"]
+        assert set(test) >= {"accuracy", "macro", "digit1", "per_class", "confusion_matrix"}
+        assert set(test["macro"]) == set(test["digit1"]) == {"precision", "recall", "f1"}
+        assert sum(map(sum, test["confusion_matrix"])) == result["dataset"]["n_test"] == 300
+        assert set(result["dataset"]) >= {"name", "source", "n_train", "n_test", "sha256"}
+        assert result["dataset"]["name"] == "mnist-sample"
+        assert set(result["seconds"]) == {"train", "total"}
+        assert result["param_count"] == SEED_TOTALS[spec.id]
+        nb = nbformat.read(models / f"{spec.id}.ipynb", as_version=4)
+        assert nb.cells[0].source.startswith(f"# {spec.title}")
+
+
+def test_executed_pages_have_no_errors_or_stderr(smoke_root):
+    for path in sorted((smoke_root / "book").rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                assert out.output_type != "error", path
+                assert not (out.output_type == "stream" and out.name == "stderr"), (path, out.text)
+
+
+def test_training_logs_one_line_per_epoch(smoke_root):
+    nb = nbformat.read(smoke_root / "book" / "models" / "model_01.ipynb", as_version=4)
+    logs = [o.text for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
+    epoch_lines = [line for text in logs for line in text.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 1 and "val_accuracy" in epoch_lines[0]
+
+
+def test_book_builds_with_warnings_as_errors(smoke_root):
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(smoke_root), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    html = smoke_root / "_build" / "html"
+    for spec in load_specs().values():
+        page = (html / "book" / "models" / f"{spec.id}.html").read_text()
+        assert spec.title.split(":")[0] in page
+    intro = (html / "book" / "intro.html").read_text()
+    assert all(spec_id in intro for spec_id in load_specs())
+    assert "mnist-sample" in intro
+    assert (html / "book" / "comparison.html").exists()
+
+
+def test_toc_finds_model_pages_without_editing():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    globs = [c.get("glob") for part in toc["parts"] for c in part["chapters"]]
+    assert "book/models/*" in globs
+
+
+def test_invalid_parameter_file_stops_everything_before_training(tmp_path, capsys):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "model_x.yaml").write_text("title: x\n")
+    status = execute.main(["--params", str(params), "--root", str(tmp_path), "--smoke"])
+    assert status == 2
+    assert "model_x.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "book").exists()
