@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from traitlets.config import Config
 
 from study.data import DATASETS
 from study.spec import PARAMS_DIR, ModelSpec, SpecError, load_specs
@@ -70,6 +71,8 @@ def run_notebook(template: Path, output: Path, parameters: dict, title: str | No
         papermill.execute_notebook(
             str(source), str(partial), parameters=parameters, kernel_name=ensure_kernel(),
             cwd=str(NOTEBOOKS), progress_bar=False, log_output=False, language="python",
+            # the kernel talks to papermill over local sockets in tmp, not unencrypted TCP
+            config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(tmp) / "kernel")}}),
         )
     nbformat.write(_injected_like_parameters(nbformat.read(partial, as_version=4)), partial)
     os.replace(partial, output)
