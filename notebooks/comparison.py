@@ -12,10 +12,12 @@
 # ---
 
 # %% [markdown]
-# # Comparison of all models
+# # Conclusions: which differences are real
 #
-# Every figure on this page is computed from the result files (`book/models/<id>.json`) that the model
-# pages wrote, next to the figures the seed report printed.
+# Every figure on this page is computed from the result files the model pages wrote
+# (`book/models/<id>.json` and one file per seed), next to the figures the seed report printed. Each model
+# was trained several times from fresh initialisations with different seeds: a difference between two models
+# that is smaller than the spread between seeds of one model is not evidence of anything.
 
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
@@ -24,6 +26,7 @@ results_dir = "../book/models"
 # %% tags=["remove-cell"]
 from IPython.display import Markdown, display
 
+import study.evidence
 import study.plots
 import study.report
 import study.results
@@ -32,6 +35,7 @@ import study.spec
 specs = study.spec.load_specs(params_dir)
 results = {k: v for k, v in study.results.load_results(results_dir).items() if k in specs}
 table = study.results.summary(results)
+compared = study.evidence.comparisons(results, results_dir)
 
 # %% tags=["remove-input"]
 for dataset in {r["dataset"]["name"]: r["dataset"] for r in results.values()}.values():
@@ -41,22 +45,39 @@ if missing:
     display(Markdown(f"```{{warning}}\nNo results yet for {', '.join(missing)}: run `nox -s execute`.\n```"))
 
 # %% [markdown]
-# ## All models, reproduced and as the seed reported them
+# ## The seed report's claims and the evidence
 #
-# `accuracy` and `macro F1` are this book's; `seed accuracy` is the figure in each model's section of the
-# seed report, and `seed F1 (digit 1)` its F1, which is that of digit 1 alone (compare with `digit-1 F1`).
+# Each row is a conclusion the seed report drew, in its words, about a model (A) against the model it
+# differs from in one factor (B). The seed's figures are single runs. Ours are means over seeds; the
+# interval is a 95 % Student-t interval of the seed-paired accuracy difference (seed *k* of A against seed
+# *k* of B). McNemar's exact test compares the two models image by image on the same test set, once per
+# seed pair; the table shows the largest p-value, because a claim should hold whichever seed one happens
+# to pick, rather than for seeds pooled as if they were independent test images.
+#
+# **Verdict**: *supported* or *contradicted* when every seed pair's McNemar test is significant at 5 % and
+# the interval excludes zero, by the sign of our difference against the claimed direction; otherwise *not
+# distinguishable at the 5 % level*. With one seed (smoke runs) only the McNemar test applies.
+
+# %% tags=["remove-input", "full-width"]
+display(study.evidence.claims_table(specs, results, compared).style.hide(axis="index"))
+
+# %% [markdown]
+# ## Every model's accuracy with its interval
 
 # %% tags=["remove-input"]
-display(table.drop(columns=["title"]).fillna("—"))
+display(study.plots.forest(table))
+
+# %% tags=["remove-input", "full-width"]
+display(table.drop(columns=["title"]).astype(object).fillna("—"))
 
 # %% [markdown]
 # ## Accuracy by the factor each model varies
 #
-# Each bar is one model's test accuracy minus that of the model it is compared with (its parameter file's
-# `compare_with`), in percentage points, for this book's run and for the seed report's figures.
+# Each point is one model's test accuracy minus that of the model it is compared with, in percentage
+# points: this study's mean over seed pairs with its 95 % interval, and the seed report's single-run figure.
 
 # %% tags=["remove-input"]
-display(study.plots.effect_by_factor(table))
+display(study.plots.effect_by_factor(table, compared))
 
 # %% [markdown]
 # ## Parameters and training time against accuracy
@@ -66,5 +87,44 @@ display(study.plots.accuracy_against(table, "params", "trainable parameters (log
                                      "Test accuracy against model size", log=True))
 
 # %% tags=["remove-input"]
-display(study.plots.accuracy_against(table, "train s", "training time (s)",
+display(study.plots.accuracy_against(table, "train s", "training time per seed (s)",
                                      "Test accuracy against training time"))
+
+# %% [markdown]
+# ## What the seed report's own numbers show
+#
+# **Its precision, recall and F1 are those of digit 1 alone.** The MNIST test set holds 1,135 images of
+# digit 1. For every model, the seed's recall times 1,135 is a whole number: the recall of one class, not
+# an average over ten.
+
+# %% tags=["remove-input"]
+display(study.evidence.digit_one_audit(specs))
+
+# %% [markdown]
+# **Its conclusion table disagrees with its own sections.** The accuracies in the final table differ from
+# the ones printed in the sections for most models, and the ranking drawn from it does not hold for the
+# section figures.
+
+# %% tags=["remove-input"]
+display(study.evidence.conclusion_table_audit(specs))
+
+# %% [markdown]
+# **Models 7 and 10 did not start from scratch.** Their first epoch begins at a training accuracy that
+# other models only reach after ten epochs: they kept training Model 6's weights, so their figures measure
+# extra epochs, not batch size or learning rate. This study trains every model from a fresh initialisation.
+
+# %% tags=["remove-input"]
+display(study.evidence.warm_start_audit(specs))
+
+# %% [markdown]
+# ## How these results were produced
+
+# %% tags=["remove-input"]
+first = next(iter(results.values()), None)
+if first:
+    seeds = sorted({s for r in results.values() for s in r["seeds"]})
+    display(Markdown(
+        f"Seeds: {', '.join(map(str, seeds))}. Hardware: {first['hardware']['processor']}, "
+        f"{first['hardware']['cpu_count']} cores, trained on {', '.join(first['hardware']['devices'])}. "
+        "TensorFlow op determinism on. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in first["versions"].items()) + "."))

@@ -17,15 +17,15 @@
 # %% [markdown] tags=["remove-cell"]
 # This is the one template behind every model page. `nox -s execute` runs it with papermill once per
 # parameter file in `notebooks/params/`, replacing the `parameters` cell below, and writes
-# `book/models/<id>.ipynb` and `book/models/<id>.json`. Opened here, it runs the parameter file named
-# below; with `result_path = None` it writes nothing.
+# `book/models/<id>.ipynb`, `book/models/<id>.json` and one `book/models/<id>/seed_<k>.json` per seed.
+# Opened here, it runs the parameter file named below; with `results_dir = None` it writes nothing.
 
 # %% tags=["parameters", "hide-cell"]
 spec_path = "params/model_01.yaml"
 dataset = "mnist"
 smoke = False
-seed = 0
-result_path = None
+seeds = [0, 1, 2]
+results_dir = None
 
 # %% tags=["remove-cell"]
 import time
@@ -58,7 +58,6 @@ if spec.notes:
 # Each convolution is followed by max pooling; then Flatten, a dense layer and a 10-way softmax.
 
 # %% tags=["hide-input"]
-study.training.seed_everything(seed)
 model = study.models.build(spec)
 layers = study.models.layer_table(model)
 display(layers)
@@ -67,51 +66,65 @@ print(study.report.layer_totals(layers))
 # %% [markdown]
 # ## Training
 #
-# Adam on sparse categorical cross-entropy, from a fresh initialisation seeded with `seed`; the last
-# `validation_split` of the training images are held out for the validation curves. One line per epoch.
+# Adam on sparse categorical cross-entropy, from a fresh initialisation for every seed (TensorFlow's ops
+# are deterministic, so a seed gives the same run twice on the same machine); the last `validation_split`
+# of the training images are held out for the validation curves. One line per epoch.
 
 # %% tags=["hide-input"]
-fit = study.training.train(model, spec, data, epochs=1 if smoke else None)
-print(f"training took {fit.seconds:.1f} s")
+runs = []
+for seed in seeds:
+    print(f"seed {seed}")
+    study.training.seed_everything(seed)
+    model = study.models.build(spec)
+    fit = study.training.train(model, spec, data, epochs=1 if smoke else None)
+    y_pred = study.training.predict(model, data.x_test)
+    runs.append(study.results.run_record(seed, fit, study.metrics.evaluate(data.y_test, y_pred, data.class_names)))
+    print(f"seed {seed}: test accuracy {runs[-1]['test']['accuracy']:.4f}, training {fit.seconds:.1f} s")
 
 # %% tags=["hide-input"]
-display(study.plots.learning_curves(fit.history, f"{spec.id}: learning curves on {data.name}"))
+display(study.plots.learning_curves([r["history"] for r in runs],
+                                    f"{spec.id}: learning curves on {data.name}, {len(runs)} seed(s)"))
 
 # %% [markdown]
 # ## Test metrics
 #
-# Accuracy over the whole test set; precision, recall and F1 per class and macro-averaged
-# (scikit-learn), and for digit 1 alone, which is what the seed report printed.
+# Each seed's test accuracy, macro-averaged F1 and F1 of digit 1 alone (what the seed report printed),
+# with their mean, standard deviation and 95 % confidence interval (Student's t over seeds).
 
 # %% tags=["hide-input"]
-y_pred = study.training.predict(model, data.x_test)
-test = study.metrics.evaluate(data.y_test, y_pred, data.class_names)
-print(f"test accuracy {test['accuracy']:.4f}   macro F1 {test['macro']['f1']:.4f}   "
-      f"digit-1 F1 {test['digit1']['f1']:.4f}   ({len(data.y_test):,} test images)")
+display(study.report.seed_runs(runs))
+
+# %% [markdown]
+# The first seed's run in detail: confusion matrix, per-class precision, recall and F1 (scikit-learn),
+# and test images it got wrong.
 
 # %% tags=["hide-input"]
-display(study.plots.confusion_heatmap(test["confusion_matrix"], data.class_names,
-                                      f"{spec.id}: confusion matrix on the {data.name} test set"))
+first = runs[0]
+y_first = first["test"]["predictions"]
+display(study.plots.confusion_heatmap(first["test"]["confusion_matrix"], data.class_names,
+                                      f"{spec.id}, seed {first['seed']}: confusion matrix on the {data.name} test set"))
 
 # %% tags=["hide-input"]
-display(study.report.per_class(test))
+display(study.report.per_class(first["test"]))
 
 # %% tags=["hide-input"]
-display(study.plots.misclassified_grid(data.x_test, data.y_test, y_pred, data.class_names,
-                                       f"{spec.id}: misclassified test images"))
+display(study.plots.misclassified_grid(data.x_test, data.y_test, y_first, data.class_names,
+                                       f"{spec.id}, seed {first['seed']}: misclassified test images"))
 
 # %% [markdown]
 # ## Seed reported vs reproduced
 #
-# The seed report's figures for this configuration beside this run's. Its precision, recall and F1 are
-# those of digit 1 as the positive class; the macro averages weigh all ten classes equally.
+# The seed report's figures for this configuration beside this study's mean ± standard deviation over
+# seeds. Its precision, recall and F1 are those of digit 1 as the positive class; the macro averages weigh
+# all ten classes equally.
 
 # %% tags=["hide-input"]
-result = study.results.record(spec, data, fit, test, param_count=model.count_params(), seed=seed,
-                              smoke=smoke, total_seconds=time.perf_counter() - _start)
-display(study.report.seed_vs_reproduced(result))
-print(f"training {result['seconds']['train']:.1f} s, whole page {result['seconds']['total']:.1f} s")
+record = study.results.model_record(spec, data, runs, param_count=model.count_params(), smoke=smoke,
+                                    total_seconds=time.perf_counter() - _start)
+display(study.report.seed_vs_reproduced(record, runs))
+print(f"training {record['seconds']['train']:.1f} s over {len(runs)} seed(s), whole page {record['seconds']['total']:.1f} s; "
+      f"hardware: {record['hardware']}")
 
 # %% tags=["remove-cell"]
-if result_path:
-    study.results.write_json(result_path, result)
+if results_dir:
+    study.results.write_model(results_dir, record, runs)

@@ -1,6 +1,6 @@
 """Executes the notebooks with papermill: the model template once per parameter file, then the summary pages.
 
-Usage: python -m study.execute [ID ...] [--dataset NAME] [--smoke] [--missing] [--root DIR]
+Usage: python -m study.execute [ID ...] [--dataset NAME] [--seeds N] [--smoke] [--missing] [--root DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ NOTEBOOKS = REPO / "notebooks"
 MODEL_TEMPLATE = NOTEBOOKS / "model.py"
 PAGES = ("intro", "comparison")
 KERNEL = "cnn-study"
+DEFAULT_SEEDS = 3
 
 
 def ensure_kernel() -> str:
@@ -89,17 +90,16 @@ def _injected_like_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNod
     return nb
 
 
-def run_model(spec: ModelSpec, models_dir: Path, *, dataset: str, smoke: bool, seed: int,
+def run_model(spec: ModelSpec, models_dir: Path, *, dataset: str, smoke: bool, seeds: list[int],
               params_dir: Path = PARAMS_DIR) -> dict:
-    """Execute the model template for one spec; returns the result the notebook wrote."""
-    result_path = models_dir / f"{spec.id}.json"
+    """Execute the model template for one spec over `seeds`; returns the model record the notebook wrote."""
     run_notebook(
         MODEL_TEMPLATE, models_dir / f"{spec.id}.ipynb",
         {"spec_path": str(params_dir / f"{spec.id}.yaml"), "dataset": dataset, "smoke": smoke,
-         "seed": seed, "result_path": str(result_path)},
+         "seeds": seeds, "results_dir": str(models_dir)},
         title=spec.title,
     )
-    return json.loads(result_path.read_text())
+    return json.loads((models_dir / f"{spec.id}.json").read_text())
 
 
 def run_pages(book_dir: Path, params_dir: Path = PARAMS_DIR) -> None:
@@ -112,8 +112,10 @@ def run_pages(book_dir: Path, params_dir: Path = PARAMS_DIR) -> None:
 def _report(result: dict, seconds: float) -> str:
     d = result["dataset"]
     fallback = f" INSTEAD OF {d['requested']}" if d["name"] != d["requested"] else ""
-    return (f"  {result['id']}: test accuracy {result['test']['accuracy']:.4f} on {d['name']}{fallback} "
-            f"({d['n_train']:,}/{d['n_test']:,}), {seconds:.0f} s")
+    acc = result["summary"]["accuracy"]
+    spread = f" ± {acc['sd']:.4f}" if acc["n"] > 1 else ""
+    return (f"  {result['id']}: test accuracy {acc['mean']:.4f}{spread} over {acc['n']} seed(s) on "
+            f"{d['name']}{fallback} ({d['n_train']:,}/{d['n_test']:,}), {seconds:.0f} s")
 
 
 def _fallback_warning(results: list[dict]) -> str:
@@ -134,9 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m study.execute", description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="model ids to run (default: all parameter files)")
     parser.add_argument("--dataset", default="mnist", choices=DATASETS)
-    parser.add_argument("--smoke", action="store_true", help="tiny subset, one epoch: checks the pipeline only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny subset, one epoch, one seed: checks the pipeline only")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="training runs per model, seeded 0..N-1 (default 3; 1 with --smoke)")
     parser.add_argument("--missing", action="store_true", help="run only models without a notebook and result")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=REPO, help="book project root; outputs go to ROOT/book")
     parser.add_argument("--params", type=Path, default=PARAMS_DIR, help="folder of parameter files")
     args = parser.parse_args(argv)
@@ -152,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.smoke else DEFAULT_SEEDS)
+    if n_seeds < 1:
+        print(f"error: --seeds must be at least 1, got {n_seeds}\nNothing was run.", file=sys.stderr)
+        return 2
+    seeds = list(range(n_seeds))
     _kernel_env()
     book_dir = args.root / "book"
     models_dir = book_dir / "models"
@@ -165,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, spec in enumerate(chosen, 1):
         print(f"[{n}/{len(chosen)}] {spec.id}: {spec.title}", flush=True)
         t0 = time.perf_counter()
-        results.append(run_model(spec, models_dir, dataset=args.dataset, smoke=args.smoke, seed=args.seed,
+        results.append(run_model(spec, models_dir, dataset=args.dataset, smoke=args.smoke, seeds=seeds,
                                  params_dir=args.params))
         print(_report(results[-1], time.perf_counter() - t0), flush=True)
     print("summary pages: intro, comparison", flush=True)

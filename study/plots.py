@@ -10,15 +10,19 @@ import seaborn as sns
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def learning_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
-    """Training and validation accuracy (left) and loss (right) per epoch."""
+def learning_curves(histories: list[dict[str, list[float]]], title: str) -> plt.Figure:
+    """Training and validation accuracy (left) and loss (right) per epoch: one thin line per seed, mean bold."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    epochs = np.arange(1, len(history["loss"]) + 1)
+    epochs = np.arange(1, len(histories[0]["loss"]) + 1)
     for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.plot(epochs, history[metric], marker="o", label="training")
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="s", label="validation")
-        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric.capitalize()} per epoch")
+        for key, label, colour in ((metric, "training", "C0"), (f"val_{metric}", "validation", "C1")):
+            curves = np.array([h[key] for h in histories if key in h])
+            if not len(curves):
+                continue
+            for curve in curves:
+                ax.plot(epochs, curve, color=colour, alpha=0.35, linewidth=0.8)
+            ax.plot(epochs, curves.mean(axis=0), color=colour, marker="o", label=f"{label} (mean of {len(curves)})")
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric.capitalize()} per epoch, thin lines: seeds")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
     fig.suptitle(title)
@@ -41,6 +45,7 @@ def confusion_heatmap(matrix: list[list[int]], class_names: tuple[str, ...], tit
 def misclassified_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
                        class_names: tuple[str, ...], title: str, limit: int = 24) -> plt.Figure:
     """Up to `limit` misclassified test images, each labelled with its true and predicted class."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)[:limit]
     cols = 8
     rows = max(1, -(-len(wrong) // cols))
@@ -58,26 +63,41 @@ def misclassified_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return fig
 
 
-def effect_by_factor(table: pd.DataFrame) -> plt.Figure:
-    """Accuracy change of each model against the model it is compared with: reproduced vs seed reported."""
-    rows = []
-    for model, row in table[table["compare_with"].isin(table.index)].iterrows():
-        base = table.loc[row["compare_with"]]
-        label = f"{model} vs {row['compare_with']}\n({row['factor']})"
-        rows.append({"comparison": label, "source": "reproduced",
-                     "change (percentage points)": 100 * (row["accuracy"] - base["accuracy"])})
-        if pd.notna(row["seed accuracy"]) and pd.notna(base["seed accuracy"]):
-            rows.append({"comparison": label, "source": "seed report",
-                         "change (percentage points)": 100 * (row["seed accuracy"] - base["seed accuracy"])})
-    fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(rows) // 2, 2) + 1.5))
+def effect_by_factor(table: pd.DataFrame, compared: dict[str, dict]) -> plt.Figure:
+    """Accuracy change of each model against the one it is compared with: ours with its interval, and the seed's."""
+    rows = [(f"{m} vs {table.loc[m, 'compare_with']}\n({table.loc[m, 'factor']})", c["diff_pp"],
+             100 * (table.loc[m, "seed accuracy"] - table.loc[table.loc[m, "compare_with"], "seed accuracy"]))
+            for m, c in compared.items()]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(rows), 2) + 1.5))
+    y = np.arange(len(rows))
+    for i, (label, d, seed) in enumerate(rows):
+        err = None if np.isnan(d["low"]) else [[d["mean"] - d["low"]], [d["high"] - d["mean"]]]
+        ax.errorbar(d["mean"], i, xerr=err, fmt="o", color="C0", capsize=4, label="this study (95 % CI)" if i == 0 else None)
+        ax.plot(seed, i, "D", color="C3", label="seed report" if i == 0 else None)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set(xlabel="test accuracy change (percentage points)",
+           title="Accuracy change against the compared model, by the factor it varies")
     if rows:
-        sns.barplot(pd.DataFrame(rows), y="comparison", x="change (percentage points)", hue="source", ax=ax)
-        ax.axvline(0, color="black", linewidth=0.8)
-    else:
-        ax.text(0.5, 0.5, "no model and the model it is compared with both have results yet",
-                ha="center", va="center", transform=ax.transAxes)
-        ax.set(xlabel="change (percentage points)")
-    ax.set(title="Test accuracy change against the compared model, by the factor it varies", ylabel="")
+        ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def forest(table: pd.DataFrame) -> plt.Figure:
+    """Every model's mean test accuracy with its 95 % interval over seeds, and the seed report's figure."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))
+    err = np.array([table["accuracy"] - table["CI low"], table["CI high"] - table["accuracy"]])
+    ax.errorbar(table["accuracy"], y, xerr=None if np.isnan(err).all() else err, fmt="o", capsize=4,
+                color="C0", label="this study: mean, 95 % CI over seeds")
+    ax.plot(table["seed accuracy"], y, "D", color="C3", label="seed report")
+    ax.set_yticks(y, [f"{m}: {f}" for m, f in zip(table.index, table["factor"])])
+    ax.invert_yaxis()
+    ax.set(xlabel="test accuracy", title="Test accuracy of every model")
+    ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig

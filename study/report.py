@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from study.spec import ModelSpec
+from study.stats import mean_ci
 
 
 def configurations(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -33,24 +34,43 @@ def layer_totals(table: pd.DataFrame) -> str:
     return f"Total params: {total:,} (all trainable)"
 
 
-def seed_vs_reproduced(result: dict) -> pd.DataFrame:
-    """The seed's figures beside this run's, with precision/recall/F1 both as the seed computed them and macro."""
-    seed = result["spec"]["seed_report"]
-    test, hist = result["test"], result["history"]
+def _mean_sd(summary: dict) -> str:
+    return f"{summary['mean']:.4f}" if summary["n"] < 2 else f"{summary['mean']:.4f} ± {summary['sd']:.4f}"
+
+
+def seed_vs_reproduced(record: dict, runs: list[dict]) -> pd.DataFrame:
+    """The seed's figures beside this study's (mean ± sd over seeds); precision/recall/F1 as the seed computed them and macro."""
+    seed, summ = record["spec"]["seed_report"], record["summary"]
+    first = mean_ci([r["history"]["accuracy"][0] for r in runs])
+    last = mean_ci([r["history"]["accuracy"][-1] for r in runs])
+    macro = {k: mean_ci([r["test"]["macro"][k] for r in runs]) for k in ("precision", "recall", "f1")}
     rows = [
-        ("test accuracy", seed.get("accuracy"), test["accuracy"]),
-        ("precision, digit 1 as positive class", seed.get("precision"), test["digit1"]["precision"]),
-        ("recall, digit 1 as positive class", seed.get("recall"), test["digit1"]["recall"]),
-        ("F1, digit 1 as positive class", seed.get("f1"), test["digit1"]["f1"]),
-        ("precision, macro average", None, test["macro"]["precision"]),
-        ("recall, macro average", None, test["macro"]["recall"]),
-        ("F1, macro average", None, test["macro"]["f1"]),
-        ("training accuracy, first epoch", seed.get("train_accuracy_first"), hist["accuracy"][0]),
-        ("training accuracy, last epoch", seed.get("train_accuracy_last"), hist["accuracy"][-1]),
-        ("parameters", seed.get("params"), result["param_count"]),
+        ("test accuracy", seed.get("accuracy"), _mean_sd(summ["accuracy"])),
+        ("precision, digit 1 as positive class", seed.get("precision"), _mean_sd(summ["digit1_precision"])),
+        ("recall, digit 1 as positive class", seed.get("recall"), _mean_sd(summ["digit1_recall"])),
+        ("F1, digit 1 as positive class", seed.get("f1"), _mean_sd(summ["digit1_f1"])),
+        ("precision, macro average", None, _mean_sd(macro["precision"])),
+        ("recall, macro average", None, _mean_sd(macro["recall"])),
+        ("F1, macro average", None, _mean_sd(macro["f1"])),
+        ("training accuracy, first epoch", seed.get("train_accuracy_first"), _mean_sd(first)),
+        ("training accuracy, last epoch", seed.get("train_accuracy_last"), _mean_sd(last)),
+        ("parameters", seed.get("params"), record["param_count"]),
     ]
-    frame = pd.DataFrame(rows, columns=["figure", "seed reported", "reproduced"]).set_index("figure")
-    return frame.astype(object).where(frame.notna(), "—")
+    frame = pd.DataFrame(rows, columns=["figure", "seed reported", f"reproduced ({len(runs)} seeds)"])
+    return frame.set_index("figure").astype(object).fillna("—")
+
+
+def seed_runs(runs: list[dict]) -> pd.DataFrame:
+    """Each seed's test figures and training time, then their mean ± sd and 95 % confidence interval."""
+    frame = pd.DataFrame([{"seed": r["seed"], "accuracy": r["test"]["accuracy"], "macro F1": r["test"]["macro"]["f1"],
+                           "digit-1 F1": r["test"]["digit1"]["f1"], "train s": r["seconds"]["train"]}
+                          for r in runs]).set_index("seed")
+    summaries = {col: mean_ci(frame[col]) for col in frame.columns}
+    extra = pd.DataFrame({
+        "mean ± sd": {c: _mean_sd(v) for c, v in summaries.items()},
+        "95 % CI": {c: "—" if v["n"] < 2 else f"[{v['low']:.4f}, {v['high']:.4f}]" for c, v in summaries.items()},
+    }).T
+    return pd.concat([frame.round(4).astype(object), extra])
 
 
 def per_class(test: dict) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Result files (`book/models/<id>.json`): assembled from a run, written atomically, read back as tables."""
+"""Result files, written atomically: one per run (`book/models/<id>/seed_<k>.json`, with its test predictions)
+and one per model (`book/models/<id>.json`, with the seeds' summary); read back as tables."""
 
 from __future__ import annotations
 
@@ -9,24 +10,48 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from study.data import Dataset
 from study.spec import ModelSpec
+from study.stats import mean_ci
 from study.training import Fit
 
-PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "pandas", "seaborn", "papermill", "mlxtend")
+PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "papermill", "mlxtend")
+SUMMARISED = {"accuracy": ("accuracy",), "macro_f1": ("macro", "f1"), "digit1_f1": ("digit1", "f1"),
+              "digit1_precision": ("digit1", "precision"), "digit1_recall": ("digit1", "recall")}
 
 
 def versions() -> dict[str, str]:
     """Python, platform and the versions of the packages that shape a result."""
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "machine": platform.machine(), **{p: version(p) for p in PACKAGES}}
+            **{p: version(p) for p in PACKAGES}}
 
 
-def record(spec: ModelSpec, data: Dataset, fit: Fit, test: dict, *, param_count: int, seed: int,
-           smoke: bool, total_seconds: float) -> dict:
-    """Everything a later stage needs to know about one run, as plain JSON-able data."""
+def hardware() -> dict:
+    """The machine a run used: processor, cores and the devices TensorFlow trained on."""
+    from study.backend import tf
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "devices": gpus or ["CPU"]}
+
+
+def run_record(seed: int, fit: Fit, test: dict) -> dict:
+    """One training run: its seed, per-epoch history, test metrics (with predictions) and training time."""
+    return {"seed": seed, "history": fit.history, "test": test, "seconds": {"train": round(fit.seconds, 3)}}
+
+
+def _metric(test: dict, path: tuple[str, ...]) -> float:
+    for key in path:
+        test = test[key]
+    return test
+
+
+def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_count: int, smoke: bool,
+                 total_seconds: float) -> dict:
+    """A model over all its seeds: what it is, the data, the summary of every metric, and where the runs are."""
     return {
         "id": spec.id,
         "title": spec.title,
@@ -34,13 +59,15 @@ def record(spec: ModelSpec, data: Dataset, fit: Fit, test: dict, *, param_count:
         "compare_with": spec.compare_with,
         "spec": spec.model_dump(mode="json"),
         "param_count": int(param_count),
-        "history": fit.history,
-        "test": test,
+        "seeds": [r["seed"] for r in runs],
+        "runs": [f"{spec.id}/seed_{r['seed']}.json" for r in runs],
+        "summary": {name: mean_ci([_metric(r["test"], path) for r in runs]) for name, path in SUMMARISED.items()},
         "dataset": data.provenance(),
-        "seed": seed,
+        "test_labels": [int(y) for y in data.y_test],
         "smoke": smoke,
         "versions": versions(),
-        "seconds": {"train": round(fit.seconds, 3), "total": round(total_seconds, 3)},
+        "hardware": hardware(),
+        "seconds": {"train": round(sum(r["seconds"]["train"] for r in runs), 3), "total": round(total_seconds, 3)},
     }
 
 
@@ -60,28 +87,49 @@ def write_json(path: str | Path, payload: dict) -> Path:
     return path
 
 
+def write_model(models_dir: str | Path, record: dict, runs: list[dict]) -> Path:
+    """Write every run's file, then the model's file (last, so its presence means the runs are there)."""
+    models_dir = Path(models_dir)
+    for name, run in zip(record["runs"], runs):
+        write_json(models_dir / name, {"id": record["id"], **run})
+    return write_json(models_dir / f"{record['id']}.json", record)
+
+
 def load_results(results_dir: str | Path) -> dict[str, dict]:
-    """Every `<id>.json` in a folder, by id, in file-name order."""
+    """Every model file `<id>.json` in a folder, by id, in file-name order."""
     return {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
 
 
+def load_runs(results_dir: str | Path, record: dict) -> list[dict]:
+    """The run files a model file lists."""
+    return [json.loads((Path(results_dir) / name).read_text()) for name in record["runs"]]
+
+
+def predictions(runs: list[dict]) -> dict[int, np.ndarray]:
+    """Each run's test predictions, by seed."""
+    return {r["seed"]: np.asarray(r["test"]["predictions"]) for r in runs}
+
+
 def summary(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per run: the reproduced figures beside the seed's."""
+    """One row per model: mean test accuracy over seeds with its interval, beside the seed report's figure."""
     rows = []
     for rid, r in results.items():
-        seed = r["spec"]["seed_report"]
+        acc = r["summary"]["accuracy"]
         rows.append({
             "model": rid,
             "title": r["title"],
             "factor": r["factor"],
             "compare_with": r["compare_with"],
-            "dataset": r["dataset"]["name"],
             "params": r["param_count"],
-            "accuracy": r["test"]["accuracy"],
-            "seed accuracy": seed.get("accuracy"),
-            "macro F1": r["test"]["macro"]["f1"],
-            "digit-1 F1": r["test"]["digit1"]["f1"],
-            "seed F1 (digit 1)": seed.get("f1"),
-            "train s": r["seconds"]["train"],
+            "seeds": acc["n"],
+            "accuracy": acc["mean"],
+            "sd": acc["sd"],
+            "CI low": acc["low"],
+            "CI high": acc["high"],
+            "seed accuracy": r["spec"]["seed_report"].get("accuracy"),
+            "macro F1": r["summary"]["macro_f1"]["mean"],
+            "digit-1 F1": r["summary"]["digit1_f1"]["mean"],
+            "seed F1 (digit 1)": r["spec"]["seed_report"].get("f1"),
+            "train s": r["seconds"]["train"] / max(acc["n"], 1),
         })
     return pd.DataFrame(rows).set_index("model").round(4)

@@ -46,6 +46,13 @@ class SeedReport(_Strict):
     conclusion_table_accuracy: float | None = None
 
 
+class SeedClaim(_Strict):
+    """A conclusion the seed report drew about this model against `compare_with`, in its own words."""
+
+    text: str
+    direction: Literal["better", "worse"] = Field(description="this model against the one it is compared with")
+
+
 class ModelSpec(_Strict):
     """One experiment: the architecture, its training and what the seed report said about it."""
 
@@ -60,6 +67,7 @@ class ModelSpec(_Strict):
     dense_activation: Literal["relu", "sigmoid", "tanh", "elu", "selu", "gelu"] = "relu"
     training: Training
     seed_report: SeedReport = SeedReport()
+    seed_claim: SeedClaim | None = None
     notes: str = ""
 
 

@@ -14,7 +14,8 @@ from study import execute
 from study.spec import load_specs
 
 REPO = Path(__file__).resolve().parent.parent
-RESULT_FIELDS = {"id", "param_count", "history", "test", "dataset", "seed", "versions", "seconds"}
+MODEL_FIELDS = {"id", "param_count", "seeds", "runs", "summary", "dataset", "versions", "hardware", "seconds"}
+RUN_FIELDS = {"id", "seed", "history", "test", "seconds"}
 
 
 def test_template_has_exactly_one_parameters_cell():
@@ -28,21 +29,26 @@ def test_one_template_serves_every_model():
     assert sorted(p.name for p in (REPO / "notebooks").glob("*.py")) == ["comparison.py", "intro.py", "model.py"]
 
 
-def test_smoke_run_writes_a_notebook_and_a_result_per_model(smoke_root):
+def test_smoke_run_writes_a_notebook_and_results_per_model(smoke_root):
     models = smoke_root / "book" / "models"
     for spec in load_specs().values():
-        result = json.loads((models / f"{spec.id}.json").read_text())
-        assert RESULT_FIELDS <= set(result)
-        assert set(result["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
-        assert len(result["history"]["accuracy"]) == 1
-        test = result["test"]
-        assert set(test) >= {"accuracy", "macro", "digit1", "per_class", "confusion_matrix"}
+        record = json.loads((models / f"{spec.id}.json").read_text())
+        assert MODEL_FIELDS <= set(record)
+        assert record["param_count"] == SEED_TOTALS[spec.id]
+        assert record["seeds"] == [0] and record["runs"] == [f"{spec.id}/seed_0.json"]
+        assert set(record["dataset"]) >= {"name", "source", "n_train", "n_test", "sha256"}
+        assert record["dataset"]["name"] == "mnist-sample"
+        assert set(record["seconds"]) == {"train", "total"}
+        assert len(record["test_labels"]) == record["dataset"]["n_test"] == 300
+        run = json.loads((models / record["runs"][0]).read_text())
+        assert RUN_FIELDS <= set(run) and run["seed"] == 0
+        assert set(run["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+        assert len(run["history"]["accuracy"]) == 1
+        test = run["test"]
+        assert set(test) >= {"accuracy", "macro", "digit1", "per_class", "confusion_matrix", "predictions"}
         assert set(test["macro"]) == set(test["digit1"]) == {"precision", "recall", "f1"}
-        assert sum(map(sum, test["confusion_matrix"])) == result["dataset"]["n_test"] == 300
-        assert set(result["dataset"]) >= {"name", "source", "n_train", "n_test", "sha256"}
-        assert result["dataset"]["name"] == "mnist-sample"
-        assert set(result["seconds"]) == {"train", "total"}
-        assert result["param_count"] == SEED_TOTALS[spec.id]
+        assert sum(map(sum, test["confusion_matrix"])) == len(test["predictions"]) == 300
+        assert record["summary"]["accuracy"]["mean"] == test["accuracy"]
         nb = nbformat.read(models / f"{spec.id}.ipynb", as_version=4)
         assert nb.cells[0].source.startswith(f"# {spec.title}")
 
@@ -60,6 +66,7 @@ def test_training_logs_one_line_per_epoch(smoke_root):
     nb = nbformat.read(smoke_root / "book" / "models" / "model_01.ipynb", as_version=4)
     logs = [o.text for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
     epoch_lines = [line for text in logs for line in text.splitlines() if line.startswith("epoch ")]
+    assert any(line.startswith("seed 0") for text in logs for line in text.splitlines())
     assert len(epoch_lines) == 1 and "val_accuracy" in epoch_lines[0]
 
 
@@ -76,7 +83,11 @@ def test_book_builds_with_warnings_as_errors(smoke_root):
     intro = (html / "book" / "intro.html").read_text()
     assert all(spec_id in intro for spec_id in load_specs())
     assert "mnist-sample" in intro
-    assert (html / "book" / "comparison.html").exists()
+    comparison = (html / "book" / "comparison.html").read_text()
+    assert "claims and the evidence" in comparison
+    for spec in load_specs().values():
+        if spec.seed_claim:
+            assert f"{spec.id} vs {spec.compare_with}" in comparison
 
 
 def test_toc_finds_model_pages_without_editing():

@@ -1,0 +1,90 @@
+"""The seed report's claims against this study's results, and what the seed's own numbers reveal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from study import stats
+from study.results import load_runs, predictions
+from study.spec import ModelSpec
+
+TEST_ONES = 1135  # images of digit 1 in the MNIST test set
+
+
+def comparisons(results: dict[str, dict], results_dir: str | Path) -> dict[str, dict]:
+    """Each model that has a `compare_with` against that model, on the same test set, by model id."""
+    out = {}
+    for rid, r in results.items():
+        base = results.get(r["compare_with"] or "")
+        if base is None or base["dataset"]["sha256"] != r["dataset"]["sha256"]:
+            continue
+        y_true = np.asarray(r["test_labels"])
+        out[rid] = stats.paired_comparison(predictions(load_runs(results_dir, r)),
+                                           predictions(load_runs(results_dir, base)), y_true)
+    return out
+
+
+def claims_table(specs: dict[str, ModelSpec], results: dict[str, dict], compared: dict[str, dict]) -> pd.DataFrame:
+    """One row per claim of the seed report: its figures, this study's, and the verdict computed from them."""
+    rows = []
+    for spec in specs.values():
+        if spec.seed_claim is None or spec.id not in compared:
+            continue
+        base = specs[spec.compare_with]
+        c = compared[spec.id]
+        sign = 1 if spec.seed_claim.direction == "better" else -1
+        seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
+        d = c["diff_pp"]
+        rows.append({
+            "claim (seed report)": spec.seed_claim.text,
+            "A vs B": f"{spec.id} vs {base.id}",
+            "seed: A − B": f"{100 * (seed_a - seed_b):+.2f} pp" if seed_a and seed_b else "—",
+            "ours: A, B": f"{results[spec.id]['summary']['accuracy']['mean']:.4f}, "
+                          f"{results[base.id]['summary']['accuracy']['mean']:.4f}",
+            "ours: A − B": f"{d['mean']:+.2f} pp",
+            "95 % CI": "—" if np.isnan(d["low"]) else f"[{d['low']:+.2f}, {d['high']:+.2f}] pp",
+            "McNemar p (largest)": f"{c['p_max']:.2g}",
+            "verdict": stats.verdict(sign, c),
+        })
+    return pd.DataFrame(rows)
+
+
+def digit_one_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """The seed's recall times the 1,135 test ones: a whole number every time, so it is digit 1's recall."""
+    rows = []
+    for spec in specs.values():
+        recall = spec.seed_report.recall
+        if recall is None:
+            continue
+        ones = recall * TEST_ONES
+        rows.append({"model": spec.id, "seed recall": recall, "recall × 1135": round(ones, 6),
+                     "whole number": bool(abs(ones - round(ones)) < 1e-6)})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def conclusion_table_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """The seed's section accuracies beside the ones in its own conclusion table."""
+    rows = [{"model": s.id, "section": s.seed_report.accuracy, "conclusion table": s.seed_report.conclusion_table_accuracy,
+             "agree": s.seed_report.accuracy == s.seed_report.conclusion_table_accuracy}
+            for s in specs.values() if s.seed_report.conclusion_table_accuracy is not None]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """Models whose first epoch starts where the other models finish: they continued from trained weights.
+
+    A model is flagged when its first-epoch training accuracy reaches the median last-epoch training
+    accuracy of the other models.
+    """
+    reported = {s.id: s.seed_report for s in specs.values()
+                if s.seed_report.train_accuracy_first is not None and s.seed_report.train_accuracy_last is not None}
+    rows = []
+    for sid, rep in reported.items():
+        finish = float(np.median([r.train_accuracy_last for k, r in reported.items() if k != sid]))
+        rows.append({"model": sid, "first epoch": rep.train_accuracy_first, "last epoch": rep.train_accuracy_last,
+                     "others' median last epoch": round(finish, 4),
+                     "started from trained weights": rep.train_accuracy_first >= finish})
+    return pd.DataFrame(rows).set_index("model")
