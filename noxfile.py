@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def study_env(session: nox.Session) -> dict[str, str]:
     }
 
 
+def debian_packages(session: nox.Session, packages: dict[str, str]) -> None:
+    """apt-get install the Debian packages (name: a file it provides) that are missing, when running as root."""
+    missing = [name for name, probe in packages.items() if not Path(probe).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.warn(f"not installed: {', '.join(missing)} (as root: apt-get install {' '.join(missing)}); "
+                     "the tests that need them are skipped")
+        return
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True)
+
+
 def run(session: nox.Session, env: dict[str, str], program: str, *args: str) -> None:
     """Run one of .nox/study's programs (python, jupyter-book...) in its environment."""
     session.run(str(BIN / program), *args, env=env, external=True)
@@ -57,15 +71,15 @@ def build_site(session: nox.Session, env: dict[str, str]) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build the report from scratch: set up, execute the notebooks that are missing, build the site."""
+    """Build the report: set up, execute the notebooks that are missing or out of date, build the site."""
     env = study_env(session)
-    run(session, env, "python", "-m", "study.execute", "--missing", *session.posargs)
+    run(session, env, "python", "-m", "study.execute", *session.posargs)
     build_site(session, env)
 
 
 @nox.session
 def execute(session: nox.Session) -> None:
-    """Rerun notebooks with papermill: all, or the ids given (`nox -s execute -- model_03 --smoke`)."""
+    """Execute out-of-date notebooks with papermill on Dask (`nox -s execute -- model_03 --force -j 2`)."""
     env = study_env(session)
     run(session, env, "python", "-m", "study.execute", *session.posargs)
 
@@ -78,9 +92,17 @@ def book(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (includes a smoke execution of every notebook and a -W book build)."""
+    """Run the test suite: a smoke execution of every notebook, a -W book build, the site in headless Chromium."""
     env = study_env(session)
+    debian_packages(session, {"chromium": "/usr/bin/chromium"})
     run(session, env, "python", "-m", "pytest", "tests", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, each a ratio against a baseline measured in the same run (`nox -s bench -- --only parallel`)."""
+    env = study_env(session)
+    run(session, env, "python", "-m", "study.bench", *session.posargs)
 
 
 @nox.session

@@ -42,7 +42,8 @@ for dataset in {r["dataset"]["name"]: r["dataset"] for r in results.values()}.va
     display(Markdown(study.report.data_notice(dataset)))
 missing = [s for s in specs if s not in results]
 if missing:
-    display(Markdown(f"```{{warning}}\nNo results yet for {', '.join(missing)}: run `nox -s execute`.\n```"))
+    display(Markdown(f"```{{warning}}\nNo results for {', '.join(missing)}: they have not run yet or their run "
+                     "failed (see their pages). Run `nox -s execute`.\n```"))
 
 # %% [markdown]
 # ## The seed report's claims and the evidence
@@ -65,7 +66,8 @@ display(study.evidence.claims_table(specs, results, compared).style.hide(axis="i
 # ## Every model's accuracy with its interval
 
 # %% tags=["remove-input"]
-display(study.plots.forest(table))
+if len(table):
+    display(study.plots.forest(table))
 
 # %% tags=["remove-input", "full-width"]
 display(table.drop(columns=["title"]).astype(object).fillna("—"))
@@ -77,18 +79,21 @@ display(table.drop(columns=["title"]).astype(object).fillna("—"))
 # points: this study's mean over seed pairs with its 95 % interval, and the seed report's single-run figure.
 
 # %% tags=["remove-input"]
-display(study.plots.effect_by_factor(table, compared))
+if len(table):
+    display(study.plots.effect_by_factor(table, compared))
 
 # %% [markdown]
 # ## Parameters and training time against accuracy
 
 # %% tags=["remove-input"]
-display(study.plots.accuracy_against(table, "params", "trainable parameters (log scale)",
-                                     "Test accuracy against model size", log=True))
+if len(table):
+    display(study.plots.accuracy_against(table, "params", "trainable parameters (log scale)",
+                                         "Test accuracy against model size", log=True))
 
 # %% tags=["remove-input"]
-display(study.plots.accuracy_against(table, "train s", "training time per seed (s)",
-                                     "Test accuracy against training time"))
+if len(table):
+    display(study.plots.accuracy_against(table, "train s", "training time per seed (s)",
+                                         "Test accuracy against training time"))
 
 # %% [markdown]
 # ## What the seed report's own numbers show

@@ -25,7 +25,9 @@ spec_path = "params/model_01.yaml"
 dataset = "mnist"
 smoke = False
 seeds = [0, 1, 2]
+threads = 0
 results_dir = None
+inputs_hash = None
 
 # %% tags=["remove-cell"]
 import time
@@ -44,6 +46,7 @@ import study.spec
 import study.training
 
 # %% tags=["remove-input"]
+study.training.set_threads(threads)
 spec = study.spec.load_spec(spec_path)
 data = study.data.load(dataset, smoke=smoke)
 display(Markdown(study.report.data_notice(data.provenance())))
@@ -120,7 +123,7 @@ display(study.plots.misclassified_grid(data.x_test, data.y_test, y_first, data.c
 
 # %% tags=["hide-input"]
 record = study.results.model_record(spec, data, runs, param_count=model.count_params(), smoke=smoke,
-                                    total_seconds=time.perf_counter() - _start)
+                                    total_seconds=time.perf_counter() - _start, inputs_hash=inputs_hash)
 display(study.report.seed_vs_reproduced(record, runs))
 print(f"training {record['seconds']['train']:.1f} s over {len(runs)} seed(s), whole page {record['seconds']['total']:.1f} s; "
       f"hardware: {record['hardware']}")

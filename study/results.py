@@ -50,7 +50,7 @@ def _metric(test: dict, path: tuple[str, ...]) -> float:
 
 
 def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_count: int, smoke: bool,
-                 total_seconds: float) -> dict:
+                 total_seconds: float, inputs_hash: str | None = None) -> dict:
     """A model over all its seeds: what it is, the data, the summary of every metric, and where the runs are."""
     return {
         "id": spec.id,
@@ -65,6 +65,7 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_coun
         "dataset": data.provenance(),
         "test_labels": [int(y) for y in data.y_test],
         "smoke": smoke,
+        "inputs_hash": inputs_hash,
         "versions": versions(),
         "hardware": hardware(),
         "seconds": {"train": round(sum(r["seconds"]["train"] for r in runs), 3), "total": round(total_seconds, 3)},
@@ -132,4 +133,6 @@ def summary(results: dict[str, dict]) -> pd.DataFrame:
             "seed F1 (digit 1)": r["spec"]["seed_report"].get("f1"),
             "train s": r["seconds"]["train"] / max(acc["n"], 1),
         })
-    return pd.DataFrame(rows).set_index("model").round(4)
+    columns = ["model", "title", "factor", "compare_with", "params", "seeds", "accuracy", "sd", "CI low", "CI high",
+               "seed accuracy", "macro F1", "digit-1 F1", "seed F1 (digit 1)", "train s"]
+    return pd.DataFrame(rows, columns=columns).set_index("model").round(4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Literal
 
@@ -75,13 +76,46 @@ class SpecError(ValueError):
     """A parameter file that is not a valid spec; the message names the file and the fields."""
 
 
+def _fields_at(loc: tuple) -> list[str]:
+    """The field names allowed at a location inside ModelSpec (for 'unknown field' errors)."""
+    model: type[BaseModel] | None = ModelSpec
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        model = next((a for a in (*getattr(annotation, "__args__", ()), annotation)
+                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return [f for f in (model.model_fields if model else {}) if f != "id"]
+
+
 def _describe(err: ValidationError, path: Path) -> str:
     lines = [f"{path}: invalid parameter file"]
     for e in err.errors():
         field = ".".join(str(p) for p in e["loc"]) or "(top level)"
         value = e.get("input")
-        lines.append(f"  field '{field}': {e['msg']} (got {value!r})")
+        if e["type"] == "extra_forbidden":
+            allowed = _fields_at(e["loc"])
+            close = difflib.get_close_matches(str(e["loc"][-1]), allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            lines.append(f"  field '{field}': unknown field{hint} (allowed here: {', '.join(allowed)})")
+        elif e["type"] == "missing":
+            lines.append(f"  field '{field}': required, but missing")
+        else:
+            lines.append(f"  field '{field}': {e['msg']} (got {value!r})")
     return "\n".join(lines)
+
+
+def _check_fits(spec: ModelSpec, path: Path, side: int = 28) -> None:
+    """Every kernel and pooling window must fit the feature map it meets (28x28 input, no padding)."""
+    for i, conv in enumerate(spec.conv):
+        if conv.kernel > side:
+            raise SpecError(f"{path}: field 'conv.{i}.kernel': a {conv.kernel}×{conv.kernel} kernel does not fit "
+                            f"the {side}×{side} feature map at conv layer {i + 1}; allowed: 1 to {side}")
+        side -= conv.kernel - 1
+        if spec.pool > side:
+            raise SpecError(f"{path}: field 'pool': a {spec.pool}×{spec.pool} pooling window does not fit the "
+                            f"{side}×{side} feature map after conv layer {i + 1}; allowed here: 1 to {side}")
+        side //= spec.pool
 
 
 def load_spec(path: str | Path) -> ModelSpec:
@@ -93,26 +127,39 @@ def load_spec(path: str | Path) -> ModelSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc.strerror}") from None
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of fields, got {type(raw).__name__}")
     if "id" in raw:
         raise SpecError(f"{path}: field 'id': remove it; a model's id is its file name ({path.stem!r})")
     try:
-        return ModelSpec.model_validate({**raw, "id": path.stem})
+        spec = ModelSpec.model_validate({**raw, "id": path.stem})
     except ValidationError as exc:
+        if any(e["loc"] == ("id",) for e in exc.errors()):
+            raise SpecError(f"{path}: field 'id': the file name {path.stem!r} is not a valid id; allowed: "
+                            "lower-case letters, digits and '_' (rename the file)") from None
         raise SpecError(_describe(exc, path)) from None
+    _check_fits(spec, path)
+    return spec
 
 
 def load_specs(params_dir: str | Path = PARAMS_DIR) -> dict[str, ModelSpec]:
     """Load every `*.yaml` in a folder, by file name, checking that each `compare_with` names one of them."""
     params_dir = Path(params_dir)
-    specs = {path.stem: load_spec(path) for path in sorted(params_dir.glob("*.yaml"))}
-    if not specs:
+    specs, errors = {}, []
+    for path in sorted(params_dir.glob("*.yaml")):
+        try:
+            specs[path.stem] = load_spec(path)
+        except SpecError as exc:
+            errors.append(str(exc))
+    if not specs and not errors:
         raise SpecError(f"{params_dir}: no parameter files (*.yaml) found")
+    names = sorted(p.stem for p in params_dir.glob("*.yaml"))
     for spec in specs.values():
-        if spec.compare_with is not None and spec.compare_with not in specs:
-            raise SpecError(
-                f"{params_dir / (spec.id + '.yaml')}: field 'compare_with': {spec.compare_with!r} is not "
-                f"a model id; known ids: {', '.join(specs)}"
-            )
+        if spec.compare_with is not None and spec.compare_with not in names:
+            errors.append(f"{params_dir / (spec.id + '.yaml')}: field 'compare_with': {spec.compare_with!r} is not "
+                          f"a model id; allowed: {', '.join(names)}")
+    if errors:
+        raise SpecError("\n".join(errors))
     return specs

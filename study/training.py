@@ -5,11 +5,27 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from study.backend import keras, tf
 import numpy as np
 
+from study.backend import keras, tf
 from study.data import Dataset
 from study.spec import ModelSpec
+
+
+def set_threads(threads: int) -> None:
+    """Limit TensorFlow to `threads` threads per op and between ops (0 keeps its default: every core).
+
+    Must run before TensorFlow executes its first op; parallel workers use it so that workers x threads
+    does not exceed the cores.
+    """
+    if threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def set_precision(policy: str) -> None:
+    """Keras' global dtype policy for models built afterwards: `float32` (default) or `mixed_bfloat16`."""
+    keras.mixed_precision.set_global_policy(policy)
 
 
 def seed_everything(seed: int) -> None:
@@ -43,7 +59,8 @@ class Fit:
     seconds: float
 
 
-def train(model: keras.Model, spec: ModelSpec, data: Dataset, epochs: int | None = None) -> Fit:
+def train(model: keras.Model, spec: ModelSpec, data: Dataset, epochs: int | None = None,
+          callbacks: list[keras.callbacks.Callback] = (), log: bool = True) -> Fit:
     """Fit `model` on the training set with the spec's batch size, epochs and validation split."""
     start = time.perf_counter()
     history = model.fit(
@@ -53,7 +70,7 @@ def train(model: keras.Model, spec: ModelSpec, data: Dataset, epochs: int | None
         epochs=epochs or spec.training.epochs,
         validation_split=spec.training.validation_split,
         verbose=0,
-        callbacks=[EpochLog()],
+        callbacks=[*([EpochLog()] if log else []), *callbacks],
     )
     seconds = time.perf_counter() - start
     return Fit({k: [float(v) for v in vs] for k, vs in history.history.items()}, seconds)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,12 @@ def smoke_root(tmp_path_factory) -> Path:
     status = execute.main(["--smoke", "--dataset", "mnist-sample", "--root", str(root)])
     assert status == 0
     return root
+
+
+@pytest.fixture(scope="session")
+def built_book(smoke_root) -> subprocess.CompletedProcess:
+    """The Jupyter Book built from the smoke outputs, with warnings as errors and nitpicky references."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(smoke_root), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True,
+    )

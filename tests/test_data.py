@@ -104,12 +104,18 @@ def write_idx(path: Path, array: np.ndarray) -> None:
         fh.write(header + array.astype(np.uint8).tobytes())
 
 
-def test_fashion_mnist_reads_idx_files(tmp_path):
-    rng = np.random.default_rng(1)
+def write_fashion_files(folder: Path, seed: int) -> list[np.ndarray]:
+    """Small random train/test images and labels in Fashion-MNIST's four gzipped idx files."""
+    rng = np.random.default_rng(seed)
     arrays = [rng.integers(0, 256, (30, 28, 28)), rng.integers(0, 10, 30),
               rng.integers(0, 256, (12, 28, 28)), rng.integers(0, 10, 12)]
     for name, array in zip(data.FASHION_FILES, arrays):
-        write_idx(tmp_path / name, array)
+        write_idx(folder / name, array)
+    return arrays
+
+
+def test_fashion_mnist_reads_idx_files(tmp_path):
+    arrays = write_fashion_files(tmp_path, seed=1)
     d = data.load_fashion_mnist(tmp_path)
     for got, want in zip((d.x_train, d.y_train, d.x_test, d.y_test), arrays):
         assert np.array_equal(got, want)
@@ -119,3 +125,56 @@ def test_fashion_mnist_reads_idx_files(tmp_path):
 def test_unknown_dataset_is_refused():
     with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
         data.load("cifar")
+
+
+def test_truncated_idx_file_names_the_path_and_the_fix(tmp_path):
+    write_fashion_files(tmp_path, seed=2)
+    images = tmp_path / data.FASHION_FILES[0]
+    with gzip.open(images, "rb") as fh:
+        raw = fh.read()
+    with gzip.open(images, "wb") as fh:
+        fh.write(raw[:-100])
+    with pytest.raises(OSError, match=r"train-images-idx3-ubyte.gz: 23,436 bytes after decompression, expected "
+                                      r"23,536 for shape \(30, 28, 28\).*apt-get install --reinstall"):
+        data.load_fashion_mnist(tmp_path)
+
+
+def test_corrupt_gzip_names_the_path(tmp_path):
+    for name in data.FASHION_FILES:
+        (tmp_path / name).write_bytes(b"not gzip at all")
+    with pytest.raises(OSError, match=r"train-images-idx3-ubyte.gz: not a readable gzip file"):
+        data.load_fashion_mnist(tmp_path)
+
+
+def test_local_mnist_with_the_wrong_hash_is_named_and_kept(tmp_path, monkeypatch):
+    make_npz(tmp_path / "mnist.npz")
+    before = (tmp_path / "mnist.npz").read_bytes()
+    monkeypatch.setattr(data, "MNIST_ORIGIN", "http://127.0.0.1:9/unreachable/mnist.npz")
+    with pytest.raises(OSError, match=rf"{tmp_path}/mnist.npz has SHA-256 [0-9a-f]{{64}}, expected "
+                                      rf"{data.MNIST_SHA256}: the file is truncated or corrupt"):
+        data.fetch_mnist(tmp_path)
+    assert (tmp_path / "mnist.npz").read_bytes() == before
+    monkeypatch.setenv("STUDY_DATA_DIR", str(tmp_path))
+    fallback = data.load("mnist")
+    assert fallback.name == "mnist-sample" and "truncated or corrupt" in fallback.fallback_reason
+
+
+def test_interrupted_download_leaves_no_partial_file(tmp_path):
+    class Short(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Short)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(OSError, match="could not get mnist.npz"):
+            data.fetch_mnist(tmp_path / "cache", origin=f"http://127.0.0.1:{httpd.server_address[1]}/mnist.npz")
+    finally:
+        httpd.shutdown()
+    assert list((tmp_path / "cache").iterdir()) == []

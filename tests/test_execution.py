@@ -1,0 +1,122 @@
+"""Incremental, parallel and fault-tolerant execution (study.execute, study.schedule, study.staleness)."""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from study import execute, results, schedule, staleness
+from study.spec import PARAMS_DIR, load_specs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def jobs_for(params: Path, models: Path, **options):
+    specs = load_specs(params)
+    defaults = dict(dataset="mnist-sample", seeds=[0], smoke=True, threads=1)
+    return execute.model_jobs(specs, list(specs), models, params, **{**defaults, **options})
+
+
+def mark_executed(job):
+    """What a successful run leaves: the notebook with its inputs hash, and the model's result file."""
+    job.notebook.parent.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(metadata={"study": {"inputs_hash": job.inputs_hash}})
+    nbformat.write(nb, job.notebook)
+    (job.models_dir / f"{job.spec_id}.json").write_text("{}")
+
+
+@pytest.fixture
+def params(tmp_path):
+    folder = tmp_path / "params"
+    folder.mkdir()
+    for name in ("model_01", "model_02", "model_03"):
+        shutil.copy(PARAMS_DIR / f"{name}.yaml", folder)
+    return folder
+
+
+def test_editing_a_parameter_file_makes_only_that_run_stale(params, tmp_path):
+    models = tmp_path / "book" / "models"
+    for job in jobs_for(params, models):
+        mark_executed(job)
+    assert all(execute.is_fresh(j) for j in jobs_for(params, models))
+    path = params / "model_02.yaml"
+    path.write_text(path.read_text().replace("epochs: 10", "epochs: 9"))
+    assert [j.spec_id for j in jobs_for(params, models) if not execute.is_fresh(j)] == ["model_02"]
+
+
+def test_editing_study_or_run_options_makes_every_run_stale(params, tmp_path, monkeypatch):
+    models = tmp_path / "book" / "models"
+    for job in jobs_for(params, models):
+        mark_executed(job)
+    assert not any(execute.is_fresh(j) for j in jobs_for(params, models, seeds=[0, 1]))
+    assert not any(execute.is_fresh(j) for j in jobs_for(params, models, dataset="fashion-mnist"))
+    copy = tmp_path / "study"
+    shutil.copytree(REPO / "study", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(staleness, "STUDY", copy)
+    assert all(execute.is_fresh(j) for j in jobs_for(params, models))
+    (copy / "metrics.py").write_text((copy / "metrics.py").read_text() + "\n# changed\n")
+    assert not any(execute.is_fresh(j) for j in jobs_for(params, models))
+
+
+def test_a_missing_result_file_is_stale(params, tmp_path):
+    models = tmp_path / "book" / "models"
+    job = jobs_for(params, models)[0]
+    mark_executed(job)
+    (models / f"{job.spec_id}.json").unlink()
+    assert not execute.is_fresh(job)
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
+    target = tmp_path / "model_01.json"
+    results.write_json(target, {"good": 1})
+    with pytest.raises(TypeError):
+        results.write_json(target, {"good": 2, "unserialisable": object()})
+    assert json.loads(target.read_text()) == {"good": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["model_01.json"]
+
+
+def broken(job):
+    """The same job, made to raise inside the notebook (after its parameters cell) by asking for unknown data."""
+    return dataclasses.replace(job, dataset="no-such-data")
+
+
+def test_local_dask_cluster_runs_jobs_and_survives_a_failing_one(params, tmp_path):
+    models = tmp_path / "book" / "models"
+    first, second, third = jobs_for(params, models)
+    execute.kernel_env()
+    outcomes = schedule.run_all([first, second, broken(third)], workers=2)
+    status = {o["id"]: o["ok"] for o in outcomes}
+    assert status == {"model_01": True, "model_02": True, "model_03": False}
+    assert (models / "model_01.ipynb").is_file() and (models / "model_02.json").is_file()
+    failed = nbformat.read(models / "model_03.failed.ipynb", as_version=4)
+    assert failed.cells[0].source.startswith("# Failed: ")
+    assert any(o.output_type == "error" for c in failed.cells for o in c.get("outputs", []))
+    assert not (models / "model_03.ipynb").exists() and not (models / "model_03.json").exists()
+    assert not list(models.glob("*.part.ipynb"))
+    assert "unknown dataset 'no-such-data'" in next(o["error"] for o in outcomes if not o["ok"])
+    assert "FAILED" in schedule.summary_table(outcomes)
+
+
+def test_a_failed_rerun_keeps_the_good_earlier_notebook(tmp_path):
+    template = tmp_path / "raises.py"
+    template.write_text("# %% [markdown]\n# # Page\n\n# %% tags=['parameters']\nx = 1\n\n# %%\nraise ValueError('boom')\n")
+    output = tmp_path / "page.ipynb"
+    output.write_text("good earlier result")
+    execute.kernel_env()
+    with pytest.raises(execute.NotebookFailed, match="boom") as err:
+        execute.run_notebook(template, output, {"x": 2}, inputs_hash="h")
+    assert output.read_text() == "good earlier result"
+    assert err.value.kept == tmp_path / "page.failed.ipynb" and err.value.kept.is_file()
+    assert not (tmp_path / "page.part.ipynb").exists()
+
+
+def test_execute_exits_non_zero_and_names_the_failure(params, tmp_path, capsys, monkeypatch):
+    make_jobs = execute.model_jobs
+    monkeypatch.setattr(execute, "model_jobs", lambda *a, **k: [broken(j) for j in make_jobs(*a, **k)])
+    status = execute.main(["model_03", "--params", str(params), "--root", str(tmp_path), "--smoke",
+                           "--dataset", "mnist-sample", "-j", "1"])
+    assert status == 1
+    assert "FAILED: model_03" in capsys.readouterr().err

@@ -1,0 +1,160 @@
+"""The built site as a reader sees it: internal links, and every page in a real headless Chromium."""
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+
+from study.spec import load_specs
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        for key in ("href", "src"):
+            if attrs.get(key) and not (tag == "link" and attrs.get("rel") == "preload"):
+                self.hrefs.append(attrs[key])
+
+
+def parse(path: Path) -> _Links:
+    links = _Links()
+    links.feed(path.read_text())
+    return links
+
+
+@pytest.fixture(scope="session")
+def html(smoke_root, built_book) -> Path:
+    assert built_book.returncode == 0, built_book.stdout[-2000:]
+    return smoke_root / "_build" / "html"
+
+
+def test_internal_links_and_anchors_resolve(html):
+    pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)  # _static: theme templates
+    parsed = {p: parse(p) for p in pages}
+    broken = []
+    for page, links in parsed.items():
+        for href in links.hrefs:
+            if urlparse(href).scheme or href.startswith(("//", "mailto:", "javascript:")):
+                continue
+            target, anchor = urldefrag(href)
+            target = urlparse(target).path
+            path = (page.parent / target).resolve() if target else page
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.exists():
+                broken.append(f"{page.relative_to(html)}: {href} (no such file)")
+            elif anchor and path.suffix == ".html" and anchor not in parse(path).ids:
+                broken.append(f"{page.relative_to(html)}: {href} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])
+
+
+@pytest.fixture(scope="session")
+def site(html):
+    """The built site served over HTTP on loopback, as a reader's browser would fetch it."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM:
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run and `nox -s tests` install it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A page that records console errors and refuses every request that leaves this machine."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    pg = context.new_page()
+    pg.errors, pg.outside = [], []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+
+    def local_only(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            return route.continue_()
+        pg.outside.append(route.request.url)
+        return route.abort()
+
+    pg.route("**/*", local_only)
+    yield pg
+    context.close()
+
+
+def toc_pages(pg, site) -> list[str]:
+    pg.goto(site + "index.html")
+    pg.wait_for_url(re.compile(r"book/intro\.html"))  # index.html redirects to the root page
+    hrefs = pg.eval_on_selector_all("nav.bd-docs-nav a.reference.internal", "els => els.map(e => e.href)")
+    return list(dict.fromkeys(urldefrag(h)[0] for h in hrefs))
+
+
+def test_every_page_loads_with_its_figures_and_no_errors(page, site):
+    pages = toc_pages(page, site)
+    assert len(pages) == len(load_specs()) + 2  # the model pages, intro and comparison
+    for url in pages:
+        page.goto(url, wait_until="load")
+        images = page.eval_on_selector_all("main img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
+        assert images or url.endswith("intro.html"), f"{url}: no figures"
+        unloaded = [src for src, complete, width in images if not complete or width == 0]
+        assert not unloaded, f"{url}: images that did not load: {unloaded}"
+        assert page.title()
+    assert not page.errors, page.errors
+    # text and figures came from this machine only; anything refused from outside is listed here
+    assert not [u for u in page.outside if not u.startswith("data:")], page.outside
+
+
+def test_navigation_between_model_pages_and_comparison(page, site):
+    page.goto(site + "book/models/model_01.html")
+    assert "Model 1" in page.locator("h1").first.inner_text()
+    page.locator("a.right-next").click()
+    page.wait_for_url(re.compile(r"model_02\.html"))
+    assert "Model 2" in page.locator("h1").first.inner_text()
+    page.locator("nav.bd-docs-nav a", has_text="Conclusions").first.click()
+    page.wait_for_url(re.compile(r"comparison\.html"))
+    assert "claims" in page.locator("main").inner_text()
+    page.locator("a.left-prev").click()
+    page.wait_for_url(re.compile(r"model_10\.html"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(site + "book/comparison.html")
+    page.screenshot(path=str(ARTIFACTS / "comparison.png"), full_page=True)
+    assert (ARTIFACTS / "comparison.png").stat().st_size > 10_000
+    assert not page.errors, page.errors
+
+
+def test_search_finds_a_model_by_name(page, site):
+    page.goto(site + "search.html?q=sigmoid")
+    results = page.locator("#search-results li")
+    results.first.wait_for(timeout=20_000)
+    assert "Model 9" in page.locator("#search-results").inner_text()
+    assert not page.errors, page.errors
