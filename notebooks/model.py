@@ -26,6 +26,7 @@ dataset = "mnist"
 smoke = False
 seeds = [0, 1, 2]
 threads = 0
+precision = "float32"
 results_dir = None
 inputs_hash = None
 
@@ -47,6 +48,7 @@ import study.training
 
 # %% tags=["remove-input"]
 study.training.set_threads(threads)
+study.training.set_precision(precision)
 spec = study.spec.load_spec(spec_path)
 data = study.data.load(dataset, smoke=smoke)
 display(Markdown(study.report.data_notice(data.provenance())))
@@ -123,7 +125,8 @@ display(study.plots.misclassified_grid(data.x_test, data.y_test, y_first, data.c
 
 # %% tags=["hide-input"]
 record = study.results.model_record(spec, data, runs, param_count=model.count_params(), smoke=smoke,
-                                    total_seconds=time.perf_counter() - _start, inputs_hash=inputs_hash)
+                                    total_seconds=time.perf_counter() - _start, inputs_hash=inputs_hash,
+                                    precision=precision)
 display(study.report.seed_vs_reproduced(record, runs))
 print(f"training {record['seconds']['train']:.1f} s over {len(runs)} seed(s), whole page {record['seconds']['total']:.1f} s; "
       f"hardware: {record['hardware']}")

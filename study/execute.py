@@ -142,6 +142,7 @@ class ModelJob:
     smoke: bool
     threads: int
     inputs_hash: str
+    precision: str = "float32"
 
     @property
     def notebook(self) -> Path:
@@ -153,7 +154,8 @@ def run_model(job: ModelJob) -> dict:
     run_notebook(
         MODEL_TEMPLATE, job.notebook,
         {"spec_path": str(job.spec_file), "dataset": job.dataset, "smoke": job.smoke, "seeds": list(job.seeds),
-         "threads": job.threads, "results_dir": str(job.models_dir), "inputs_hash": job.inputs_hash},
+         "threads": job.threads, "precision": job.precision, "results_dir": str(job.models_dir),
+         "inputs_hash": job.inputs_hash},
         inputs_hash=job.inputs_hash, title=job.title,
     )
     return json.loads((job.models_dir / f"{job.spec_id}.json").read_text())
@@ -174,15 +176,16 @@ def run_job(job: ModelJob) -> dict:
 
 
 def model_jobs(specs: dict[str, ModelSpec], ids: list[str], models_dir: Path, params_dir: Path, *, dataset: str,
-               seeds: list[int], smoke: bool, threads: int) -> list[ModelJob]:
+               seeds: list[int], smoke: bool, threads: int, precision: str = "float32") -> list[ModelJob]:
     """A job per chosen spec, each carrying the hash of its inputs."""
     code = staleness.code_hash()
     jobs = []
     for spec_id in ids:
         spec_file = params_dir / f"{spec_id}.yaml"
-        digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, dataset=dataset, seeds=seeds, smoke=smoke, code=code)
+        digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, dataset=dataset, seeds=seeds, smoke=smoke, code=code,
+                                      precision=precision)
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, models_dir, dataset, tuple(seeds), smoke,
-                             threads, digest))
+                             threads, digest, precision))
     return jobs
 
 
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny subset, one epoch, one seed: checks the pipeline only")
     parser.add_argument("--seeds", type=int, default=None,
                         help="training runs per model, seeded 0..N-1 (default 3; 1 with --smoke)")
+    parser.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
+                        help="Keras dtype policy; mixed_bfloat16 is faster on CPUs with AMX/AVX-512 BF16 (opt-in)")
     parser.add_argument("--force", action="store_true", help="rerun even the notebooks whose inputs did not change")
     parser.add_argument("-j", "--jobs", type=int, default=None,
                         help="local Dask workers, one notebook each at a time (default: one per core)")
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     book_dir = args.root / "book"
     threads = max(1, (os.cpu_count() or 1) // workers)
     jobs = model_jobs(specs, args.ids or list(specs), book_dir / "models", args.params, dataset=args.dataset,
-                      seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads)
+                      seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads, precision=args.precision)
     todo = jobs if args.force else [j for j in jobs if not is_fresh(j)]
     skipped = [j.spec_id for j in jobs if j not in todo]
     if skipped:

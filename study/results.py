@@ -50,7 +50,7 @@ def _metric(test: dict, path: tuple[str, ...]) -> float:
 
 
 def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_count: int, smoke: bool,
-                 total_seconds: float, inputs_hash: str | None = None) -> dict:
+                 total_seconds: float, inputs_hash: str | None = None, precision: str = "float32") -> dict:
     """A model over all its seeds: what it is, the data, the summary of every metric, and where the runs are."""
     return {
         "id": spec.id,
@@ -66,6 +66,7 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_coun
         "test_labels": [int(y) for y in data.y_test],
         "smoke": smoke,
         "inputs_hash": inputs_hash,
+        "precision": precision,
         "versions": versions(),
         "hardware": hardware(),
         "seconds": {"train": round(sum(r["seconds"]["train"] for r in runs), 3), "total": round(total_seconds, 3)},

@@ -26,9 +26,11 @@ def code_hash() -> str:
     return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
 
 
-def model_hash(template: Path, spec_file: Path, *, dataset: str, seeds: list[int], smoke: bool, code: str) -> str:
+def model_hash(template: Path, spec_file: Path, *, dataset: str, seeds: list[int], smoke: bool, code: str,
+               precision: str = "float32") -> str:
     """Template, parameter file, code, data identity and run options of one model page."""
-    options = json.dumps({"dataset": data.identity(dataset), "seeds": seeds, "smoke": smoke}, sort_keys=True)
+    options = json.dumps({"dataset": data.identity(dataset), "seeds": seeds, "smoke": smoke, "precision": precision},
+                         sort_keys=True)
     return _digest(template.read_bytes(), spec_file.read_bytes(), code, options)
 
 

@@ -53,6 +53,7 @@ def test_editing_study_or_run_options_makes_every_run_stale(params, tmp_path, mo
         mark_executed(job)
     assert not any(execute.is_fresh(j) for j in jobs_for(params, models, seeds=[0, 1]))
     assert not any(execute.is_fresh(j) for j in jobs_for(params, models, dataset="fashion-mnist"))
+    assert not any(execute.is_fresh(j) for j in jobs_for(params, models, precision="mixed_bfloat16"))
     copy = tmp_path / "study"
     shutil.copytree(REPO / "study", copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(staleness, "STUDY", copy)
