@@ -130,6 +130,7 @@ if first:
     seeds = sorted({s for r in results.values() for s in r["seeds"]})
     display(Markdown(
         f"Seeds: {', '.join(map(str, seeds))}. Hardware: {first['hardware']['processor']}, "
-        f"{first['hardware']['cpu_count']} cores, trained on {', '.join(first['hardware']['devices'])}. "
-        "TensorFlow op determinism on. Versions: "
+        f"{first['hardware']['cpu_count']} cores, TensorFlow threads per op: {first['hardware'].get('tf_threads')}, "
+        f"trained on {', '.join(first['hardware']['devices'])}. TensorFlow op determinism on: a seed gives the same "
+        "figures again with the same devices and threads. Versions: "
         + ", ".join(f"{k} {v}" for k, v in first["versions"].items()) + "."))

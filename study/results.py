@@ -30,12 +30,16 @@ def versions() -> dict[str, str]:
 
 
 def hardware() -> dict:
-    """The machine a run used: processor, cores and the devices TensorFlow trained on."""
+    """The machine a run used: processor, cores, TensorFlow's threads per op and the devices it trained on.
+
+    Results are bitwise repeatable for the same seed, devices and thread count (`-j` changes the threads).
+    """
     from study.backend import tf
 
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "devices": gpus or ["CPU"]}
+            "cpu_count": os.cpu_count(), "tf_threads": tf.config.threading.get_intra_op_parallelism_threads() or
+            "default (all cores)", "devices": gpus or ["CPU"]}
 
 
 def run_record(seed: int, fit: Fit, test: dict) -> dict:

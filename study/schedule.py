@@ -35,18 +35,26 @@ def run_all(jobs: list[ModelJob], workers: int, scheduler: str | None = None) ->
     start = time.perf_counter()
     with client(workers, scheduler) as c:
         futures = [c.submit(run_job, job, key=f"{job.spec_id}-{job.inputs_hash[:12]}", pure=False) for job in jobs]
+        # the bar redraws in a terminal; in a log (CI, nox piped) each finished run's line carries the progress
         with tqdm(total=len(jobs), desc="models", unit="model", file=sys.stdout, mininterval=1,
+                  disable=not sys.stdout.isatty(),
                   bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes.append(outcome)
-                bar.write(_line(outcome, time.perf_counter() - start))
+                progress = _progress(len(outcomes), len(jobs), time.perf_counter() - start) if bar.disable else ""
+                bar.write(_line(outcome) + progress, file=sys.stdout)
                 bar.update()
     order = {job.spec_id: i for i, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o["id"]])
 
 
-def _line(outcome: dict, elapsed: float) -> str:
+def _progress(done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done)
+    return f"   [{done}/{total} done, {elapsed:.0f} s elapsed, ~{left:.0f} s left]"
+
+
+def _line(outcome: dict) -> str:
     if not outcome["ok"]:
         return f"  {outcome['id']}: FAILED after {outcome['seconds']:.0f} s: {outcome['error']}"
     record = outcome["record"]
