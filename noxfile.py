@@ -94,7 +94,8 @@ def book(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite: a smoke execution of every notebook, a -W book build, the site in headless Chromium."""
     env = study_env(session)
-    debian_packages(session, {"chromium": "/usr/bin/chromium"})
+    debian_packages(session, {"chromium": "/usr/bin/chromium",
+                              "dataset-fashion-mnist": "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"})
     run(session, env, "python", "-m", "pytest", "tests", *(session.posargs or ["-q"]))
 
 

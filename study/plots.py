@@ -73,7 +73,7 @@ def effect_by_factor(table: pd.DataFrame, compared: dict[str, dict]) -> plt.Figu
     for i, (label, d, seed) in enumerate(rows):
         err = None if np.isnan(d["low"]) else [[d["mean"] - d["low"]], [d["high"] - d["mean"]]]
         ax.errorbar(d["mean"], i, xerr=err, fmt="o", color="C0", capsize=4, label="this study (95 % CI)" if i == 0 else None)
-        ax.plot(seed, i, "D", color="C3", label="seed report" if i == 0 else None)
+        ax.plot(seed, i, "D", color="C3", label="seed report (MNIST, one run)" if i == 0 else None)
     ax.set_yticks(y, [r[0] for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
@@ -93,7 +93,7 @@ def forest(table: pd.DataFrame) -> plt.Figure:
     err = np.array([table["accuracy"] - table["CI low"], table["CI high"] - table["accuracy"]])
     ax.errorbar(table["accuracy"], y, xerr=None if np.isnan(err).all() else err, fmt="o", capsize=4,
                 color="C0", label="this study: mean, 95 % CI over seeds")
-    ax.plot(table["seed accuracy"], y, "D", color="C3", label="seed report")
+    ax.plot(table["seed accuracy"], y, "D", color="C3", label="seed report (MNIST, one run)")
     ax.set_yticks(y, [f"{m}: {f}" for m, f in zip(table.index, table["factor"])])
     ax.invert_yaxis()
     ax.set(xlabel="test accuracy", title="Test accuracy of every model")

@@ -56,7 +56,8 @@ def seed_vs_reproduced(record: dict, runs: list[dict]) -> pd.DataFrame:
         ("training accuracy, last epoch", seed.get("train_accuracy_last"), _mean_sd(last)),
         ("parameters", seed.get("params"), record["param_count"]),
     ]
-    frame = pd.DataFrame(rows, columns=["figure", "seed reported", f"reproduced ({len(runs)} seeds)"])
+    dataset = record["dataset"]["name"]
+    frame = pd.DataFrame(rows, columns=["figure", "seed reported (MNIST)", f"reproduced on {dataset} ({len(runs)} seeds)"])
     return frame.set_index("figure").astype(object).fillna("—")
 
 

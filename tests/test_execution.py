@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from study import execute, results, schedule, staleness
+from study import data, execute, results, schedule, staleness
 from study.spec import PARAMS_DIR, load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,3 +121,18 @@ def test_execute_exits_non_zero_and_names_the_failure(params, tmp_path, capsys, 
                            "--dataset", "mnist-sample", "-j", "1"])
     assert status == 1
     assert "FAILED: model_03" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (data.FASHION_DEBIAN_DIR / data.FASHION_FILES[0]).is_file(),
+                    reason="Debian's dataset-fashion-mnist is not installed (`nox -s tests` installs it as root)")
+def test_fashion_mnist_pages_name_the_classes(tmp_path):
+    models = tmp_path / "book" / "models"
+    job = execute.model_jobs(load_specs(), ["model_03"], models, PARAMS_DIR, dataset="fashion-mnist", seeds=[0],
+                             smoke=True, threads=0)[0]
+    execute.kernel_env()
+    record = execute.run_model(job)
+    assert record["dataset"]["name"] == "fashion-mnist" and record["dataset"]["class_names"][0] == "T-shirt/top"
+    page = job.notebook.read_text()
+    for name in ("T-shirt/top", "Trouser", "Ankle boot"):
+        assert name in page  # per-class table (the heatmap and the image grid are pictures)
+    assert "seed reported (MNIST)" in page and "reproduced on fashion-mnist" in page
