@@ -22,6 +22,7 @@ VENV = ROOT / ".nox" / "study"
 BIN = VENV / "bin"
 REQUIREMENTS = ROOT / "requirements.txt"
 INDEX = ROOT / "_build" / "html" / "index.html"
+FASHION = {"dataset-fashion-mnist": "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"}
 
 
 def study_env(session: nox.Session) -> dict[str, str]:
@@ -51,7 +52,7 @@ def debian_packages(session: nox.Session, packages: dict[str, str]) -> None:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         session.warn(f"not installed: {', '.join(missing)} (as root: apt-get install {' '.join(missing)}); "
-                     "the tests that need them are skipped")
+                     "Fashion-MNIST is then downloaded the Keras way, and the browser tests are skipped")
         return
     session.run("apt-get", "update", "-qq", external=True)
     session.run("apt-get", "install", "-y", "-qq", *missing, external=True)
@@ -65,6 +66,7 @@ def run(session: nox.Session, env: dict[str, str], program: str, *args: str) -> 
 def build_site(session: nox.Session, env: dict[str, str]) -> None:
     if not (ROOT / "book" / "intro.ipynb").exists():
         session.error("no executed notebooks in book/: run `nox -s execute` (or `nox -s build`) first")
+    run(session, env, "python", "-m", "study.toc")
     run(session, env, "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going")
     session.log(f"the report: {INDEX}")
 
@@ -73,6 +75,7 @@ def build_site(session: nox.Session, env: dict[str, str]) -> None:
 def build(session: nox.Session) -> None:
     """Build the report: set up, execute the notebooks that are missing or out of date, build the site."""
     env = study_env(session)
+    debian_packages(session, FASHION)
     run(session, env, "python", "-m", "study.execute", *session.posargs)
     build_site(session, env)
 
@@ -81,6 +84,7 @@ def build(session: nox.Session) -> None:
 def execute(session: nox.Session) -> None:
     """Execute out-of-date notebooks with papermill on Dask (`nox -s execute -- model_03 --force -j 2`)."""
     env = study_env(session)
+    debian_packages(session, FASHION)
     run(session, env, "python", "-m", "study.execute", *session.posargs)
 
 
@@ -94,8 +98,7 @@ def book(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite: a smoke execution of every notebook, a -W book build, the site in headless Chromium."""
     env = study_env(session)
-    debian_packages(session, {"chromium": "/usr/bin/chromium",
-                              "dataset-fashion-mnist": "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"})
+    debian_packages(session, {"chromium": "/usr/bin/chromium", **FASHION})
     run(session, env, "python", "-m", "pytest", "tests", *(session.posargs or ["-q"]))
 
 

@@ -21,7 +21,7 @@
 
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
-results_dir = "../book/models"
+results_dirs = ["../book/mnist/models"]
 
 # %% tags=["remove-cell"]
 from IPython.display import Markdown, display
@@ -32,6 +32,7 @@ import study.report
 import study.results
 import study.spec
 
+results_dir = results_dirs[0]
 specs = study.spec.load_specs(params_dir)
 results = {k: v for k, v in study.results.load_results(results_dir).items() if k in specs}
 table = study.results.summary(results)

@@ -25,7 +25,7 @@
 
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
-results_dir = "../book/models"
+results_dirs = ["../book/mnist/models"]
 
 # %% tags=["remove-cell"]
 from IPython.display import Markdown, display
@@ -35,10 +35,10 @@ import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-results = study.results.load_results(results_dir)
+results = [r for d in results_dirs for r in study.results.load_results(d).values()]
 
 # %% tags=["remove-input"]
-for dataset in {r["dataset"]["name"]: r["dataset"] for r in results.values()}.values():
+for dataset in {r["dataset"]["name"]: r["dataset"] for r in results}.values():
     display(Markdown(study.report.data_notice(dataset)))
 
 # %% [markdown]
@@ -56,7 +56,9 @@ display(study.report.configurations(specs))
 # - Each **model page** asks one question, shows the network's layers, its training log and learning
 #   curves, the test metrics with a confusion matrix, examples it got wrong, and the seed report's
 #   figures beside the reproduced ones.
-# - The **comparison** page sets all models side by side, by the factor each one varies.
+# - The study runs on two datasets, MNIST and Fashion-MNIST (same size and shape, much harder), each a part
+#   of this book with its own model pages and a **conclusions** page that tests the seed report's claims.
+# - The **across datasets** page asks whether the ranking of the models and the claims transfer.
 # - The seed printed precision, recall and F1 for digit 1 alone (its recall times the 1,135 test images
 #   of digit 1 is a whole number every time); the pages show that figure and the macro average over all
 #   ten digits.

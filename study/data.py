@@ -29,6 +29,7 @@ FASHION_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 DATASETS = ("mnist", "mnist-sample", "fashion-mnist")
+LABELS = {"mnist": "MNIST", "mnist-sample": "MNIST sample (offline)", "fashion-mnist": "Fashion-MNIST"}
 SMOKE_TRAIN, SMOKE_TEST = 600, 300
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from study import stats
 from study.results import load_runs, predictions
@@ -88,3 +89,32 @@ def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
                      "others' median last epoch": round(finish, 4),
                      "started from trained weights": rep.train_accuracy_first >= finish})
     return pd.DataFrame(rows).set_index("model")
+
+
+def across_datasets(results_by_dataset: dict[str, dict[str, dict]]) -> pd.DataFrame:
+    """Each model's mean test accuracy, 95 % interval and rank (1 = best) on every dataset, one row per model."""
+    frames = []
+    for dataset, results in results_by_dataset.items():
+        table = pd.DataFrame({rid: {"accuracy": r["summary"]["accuracy"]["mean"], "CI low": r["summary"]["accuracy"]["low"],
+                                    "CI high": r["summary"]["accuracy"]["high"]} for rid, r in results.items()}).T
+        table["rank"] = table["accuracy"].rank(ascending=False, method="min").astype(int)
+        frames.append(table.add_prefix(f"{dataset}: "))
+    return pd.concat(frames, axis=1, join="inner").round(4)
+
+
+def rank_correlation(table: pd.DataFrame, a: str, b: str) -> dict:
+    """Spearman's rho and Kendall's tau (scipy) between the models' accuracies on datasets a and b."""
+    x, y = table[f"{a}: accuracy"], table[f"{b}: accuracy"]
+    rho, tau = scipy_stats.spearmanr(x, y), scipy_stats.kendalltau(x, y)
+    return {"n": int(len(x)), "spearman": float(rho.statistic), "spearman_p": float(rho.pvalue),
+            "kendall": float(tau.statistic), "kendall_p": float(tau.pvalue)}
+
+
+def claims_across(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The verdict on every seed-report claim per dataset, and on which datasets it holds (is supported)."""
+    columns = {dataset: table.set_index("claim (seed report)")["verdict"] for dataset, table in claims.items()}
+    frame = pd.DataFrame(columns)
+    supported = frame.eq(stats.SUPPORTED)
+    frame["holds on"] = ["all" if row.all() else "none" if not row.any() else ", ".join(c for c, ok in row.items() if ok)
+                         for _, row in supported.iterrows()]
+    return frame

@@ -1,6 +1,6 @@
 """Executes the notebooks with papermill: the model template once per parameter file, then the summary pages.
 
-Usage: python -m study.execute [ID ...] [--dataset NAME] [--seeds N] [--smoke] [--force] [-j N]
+Usage: python -m study.execute [ID ...] [--datasets NAME ...] [--seeds N] [--smoke] [--force] [-j N]
        [--scheduler ADDRESS] [--root DIR]
 Only notebooks whose inputs changed (see study.staleness) are executed, unless --force.
 """
@@ -28,9 +28,9 @@ from study.spec import PARAMS_DIR, ModelSpec, SpecError, load_specs
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 MODEL_TEMPLATE = NOTEBOOKS / "model.py"
-PAGES = ("intro", "comparison")
 KERNEL = "cnn-study"
 DEFAULT_SEEDS = 3
+DEFAULT_DATASETS = ("mnist", "fashion-mnist")
 
 
 def ensure_kernel() -> str:
@@ -145,6 +145,10 @@ class ModelJob:
     precision: str = "float32"
 
     @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.spec_id}"
+
+    @property
     def notebook(self) -> Path:
         return self.models_dir / f"{self.spec_id}.ipynb"
 
@@ -166,12 +170,12 @@ def run_job(job: ModelJob) -> dict:
     start = time.perf_counter()
     try:
         record = run_model(job)
-        return {"id": job.spec_id, "ok": True, "seconds": time.perf_counter() - start, "record": record}
+        return {"id": job.name, "ok": True, "seconds": time.perf_counter() - start, "record": record}
     except NotebookFailed as exc:
-        return {"id": job.spec_id, "ok": False, "seconds": time.perf_counter() - start,
+        return {"id": job.name, "ok": False, "seconds": time.perf_counter() - start,
                 "error": str(exc), "kept": str(exc.kept)}
     except Exception as exc:  # noqa: BLE001 - a job's failure is reported, the others go on
-        return {"id": job.spec_id, "ok": False, "seconds": time.perf_counter() - start,
+        return {"id": job.name, "ok": False, "seconds": time.perf_counter() - start,
                 "error": "".join(traceback.format_exception_only(exc)).strip(), "kept": ""}
 
 
@@ -195,17 +199,28 @@ def is_fresh(job: ModelJob) -> bool:
             and (job.models_dir / f"{job.spec_id}.json").is_file())
 
 
-def run_pages(book_dir: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[str]:
-    """Execute the intro and comparison notebooks whose inputs (parameter files, results) changed."""
+def run_pages(root: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[str]:
+    """Execute the summary pages whose inputs changed: each dataset's conclusions, the intro and the
+    cross-dataset page; then write the table of contents."""
+    from study.data import LABELS
+    from study.toc import datasets_with_results, write_toc
+
     code = staleness.code_hash()
+    book_dir = root / "book"
+    datasets = datasets_with_results(book_dir)
+    dirs = [book_dir / d / "models" for d in datasets]
+    pages = [(f"{d}/comparison", "comparison", [book_dir / d / "models"], f"Conclusions on {LABELS[d]}: which differences are real")
+             for d in datasets]
+    pages += [("intro", "intro", dirs, None), ("cross_dataset", "cross_dataset", dirs, None)]
     ran = []
-    for page in PAGES:
-        template, output = NOTEBOOKS / f"{page}.py", book_dir / f"{page}.ipynb"
-        digest = staleness.page_hash(template, params_dir, book_dir / "models", code)
+    for name, template_name, models_dirs, title in pages:
+        template, output = NOTEBOOKS / f"{template_name}.py", book_dir / f"{name}.ipynb"
+        digest = staleness.page_hash(template, params_dir, models_dirs, code)
         if force or staleness.recorded_hash(output) != digest:
-            run_notebook(template, output, {"params_dir": str(params_dir), "results_dir": str(book_dir / "models")},
-                         inputs_hash=digest)
-            ran.append(page)
+            run_notebook(template, output, {"params_dir": str(params_dir), "results_dirs": [str(d) for d in models_dirs]},
+                         inputs_hash=digest, title=title)
+            ran.append(name)
+    write_toc(root)
     return ran
 
 
@@ -228,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m study.execute", description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="model ids to run (default: all parameter files)")
-    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
+    parser.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=list(DEFAULT_DATASETS),
+                        choices=DATASETS, help="datasets to run the study on (default: mnist fashion-mnist)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny subset, one epoch, one seed: checks the pipeline only")
     parser.add_argument("--seeds", type=int, default=None,
@@ -239,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=None,
                         help="local Dask workers, one notebook each at a time (default: one per core)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
-    parser.add_argument("--root", type=Path, default=REPO, help="book project root; outputs go to ROOT/book")
+    parser.add_argument("--root", type=Path, default=REPO,
+                        help="book project root; outputs go to ROOT/book/<dataset>, the toc to ROOT/_toc.yml")
     parser.add_argument("--params", type=Path, default=PARAMS_DIR, help="folder of parameter files")
     args = parser.parse_args(argv)
 
@@ -262,15 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     ensure_kernel()
     book_dir = args.root / "book"
     threads = max(1, (os.cpu_count() or 1) // workers)
-    jobs = model_jobs(specs, args.ids or list(specs), book_dir / "models", args.params, dataset=args.dataset,
-                      seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads, precision=args.precision)
+    jobs = [job for dataset in dict.fromkeys(args.datasets)
+            for job in model_jobs(specs, args.ids or list(specs), book_dir / dataset / "models", args.params,
+                                  dataset=dataset, seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads,
+                                  precision=args.precision)]
     todo = jobs if args.force else [j for j in jobs if not is_fresh(j)]
-    skipped = [j.spec_id for j in jobs if j not in todo]
+    skipped = [j.name for j in jobs if j not in todo]
     if skipped:
         print(f"up to date, skipped: {', '.join(skipped)}")
     start = time.perf_counter()
     outcomes = schedule.run_all(todo, workers=workers, scheduler=args.scheduler) if todo else []
-    pages = run_pages(book_dir, args.params, force=args.force or bool(todo))
+    pages = run_pages(args.root, args.params, force=args.force or bool(todo))
     failures = [o for o in outcomes if not o["ok"]]
     if outcomes:
         print(schedule.summary_table(outcomes))

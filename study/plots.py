@@ -117,3 +117,21 @@ def accuracy_against(table: pd.DataFrame, column: str, xlabel: str, title: str, 
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def accuracy_across(table: pd.DataFrame, a: str, b: str) -> plt.Figure:
+    """Every model's accuracy on dataset a against dataset b, with the 95 % intervals, labelled by id."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for model, row in table.iterrows():
+        xerr = [[row[f"{a}: accuracy"] - row[f"{a}: CI low"]], [row[f"{a}: CI high"] - row[f"{a}: accuracy"]]]
+        yerr = [[row[f"{b}: accuracy"] - row[f"{b}: CI low"]], [row[f"{b}: CI high"] - row[f"{b}: accuracy"]]]
+        ax.errorbar(row[f"{a}: accuracy"], row[f"{b}: accuracy"],
+                    xerr=None if np.isnan(xerr).any() else xerr, yerr=None if np.isnan(yerr).any() else yerr,
+                    fmt="o", capsize=3, color="C0")
+        ax.annotate(model.replace("model_", "M"), (row[f"{a}: accuracy"], row[f"{b}: accuracy"]),
+                    textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set(xlabel=f"test accuracy on {a}", ylabel=f"test accuracy on {b}",
+           title=f"Each model on {a} and {b} (mean over seeds, 95 % CI)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

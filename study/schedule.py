@@ -34,7 +34,7 @@ def run_all(jobs: list[ModelJob], workers: int, scheduler: str | None = None) ->
     outcomes = []
     start = time.perf_counter()
     with client(workers, scheduler) as c:
-        futures = [c.submit(run_job, job, key=f"{job.spec_id}-{job.inputs_hash[:12]}", pure=False) for job in jobs]
+        futures = [c.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False) for job in jobs]
         # the bar redraws in a terminal; in a log (CI, nox piped) each finished run's line carries the progress
         with tqdm(total=len(jobs), desc="models", unit="model", file=sys.stdout, mininterval=1,
                   disable=not sys.stdout.isatty(),
@@ -45,7 +45,7 @@ def run_all(jobs: list[ModelJob], workers: int, scheduler: str | None = None) ->
                 progress = _progress(len(outcomes), len(jobs), time.perf_counter() - start) if bar.disable else ""
                 bar.write(_line(outcome) + progress, file=sys.stdout)
                 bar.update()
-    order = {job.spec_id: i for i, job in enumerate(jobs)}
+    order = {job.name: i for i, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o["id"]])
 
 

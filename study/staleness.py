@@ -34,10 +34,10 @@ def model_hash(template: Path, spec_file: Path, *, dataset: str, seeds: list[int
     return _digest(template.read_bytes(), spec_file.read_bytes(), code, options)
 
 
-def page_hash(template: Path, params_dir: Path, models_dir: Path, code: str) -> str:
+def page_hash(template: Path, params_dir: Path, models_dirs: list[Path], code: str) -> str:
     """A summary page's template, code, every parameter file and every model result it reads."""
-    inputs = sorted(params_dir.glob("*.yaml")) + sorted(models_dir.glob("*.json"))
-    return _digest(template.read_bytes(), code, *(f"{p.name}:{p.read_bytes().hex()}" for p in inputs))
+    inputs = sorted(params_dir.glob("*.yaml")) + [p for d in models_dirs for p in sorted(d.glob("*.json"))]
+    return _digest(template.read_bytes(), code, *(f"{p}:{p.read_bytes().hex()}" for p in inputs))
 
 
 def recorded_hash(notebook: Path) -> str | None:

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from study import execute
+from study.data import FASHION_DEBIAN_DIR, FASHION_FILES
 
 REPO = Path(__file__).resolve().parent.parent
+# the smoke book: the offline MNIST sample, and Fashion-MNIST where Debian's files are installed
+SMOKE_DATASETS = ["mnist-sample"] + (["fashion-mnist"] if (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file() else [])
 # total parameters per model: the seed report's tables (Models 7, 8 and 10 share Model 6's layers)
 SEED_TOTALS = {"model_01": 347146, "model_02": 346986, "model_03": 173930, "model_04": 693578,
                "model_05": 31258, "model_06": 56714, "model_07": 56714, "model_08": 56714, "model_09": 56714,
@@ -22,9 +25,8 @@ SEED_TOTALS = {"model_01": 347146, "model_02": 346986, "model_03": 173930, "mode
 def smoke_root(tmp_path_factory) -> Path:
     """A book project (config, toc, executed smoke notebooks) built from the real parameter files."""
     root = tmp_path_factory.mktemp("book-project")
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(REPO / name, root / name)
-    status = execute.main(["--smoke", "--dataset", "mnist-sample", "--root", str(root)])
+    shutil.copy(REPO / "_config.yml", root / "_config.yml")
+    status = execute.main(["--smoke", "--datasets", *SMOKE_DATASETS, "--root", str(root)])
     assert status == 0
     return root
 

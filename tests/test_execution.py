@@ -90,7 +90,7 @@ def test_local_dask_cluster_runs_jobs_and_survives_a_failing_one(params, tmp_pat
     execute.kernel_env()
     outcomes = schedule.run_all([first, second, broken(third)], workers=2)
     status = {o["id"]: o["ok"] for o in outcomes}
-    assert status == {"model_01": True, "model_02": True, "model_03": False}
+    assert status == {"mnist-sample/model_01": True, "mnist-sample/model_02": True, "no-such-data/model_03": False}
     assert (models / "model_01.ipynb").is_file() and (models / "model_02.json").is_file()
     failed = nbformat.read(models / "model_03.failed.ipynb", as_version=4)
     assert failed.cells[0].source.startswith("# Failed: ")
@@ -120,7 +120,7 @@ def test_execute_exits_non_zero_and_names_the_failure(params, tmp_path, capsys, 
     status = execute.main(["model_03", "--params", str(params), "--root", str(tmp_path), "--smoke",
                            "--dataset", "mnist-sample", "-j", "1"])
     assert status == 1
-    assert "FAILED: model_03" in capsys.readouterr().err
+    assert "FAILED: no-such-data/model_03" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not (data.FASHION_DEBIAN_DIR / data.FASHION_FILES[0]).is_file(),

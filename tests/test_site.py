@@ -11,6 +11,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
+from conftest import SMOKE_DATASETS
 from study.spec import load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,7 +122,8 @@ def toc_pages(pg, site) -> list[str]:
 
 def test_every_page_loads_with_its_figures_and_no_errors(page, site):
     pages = toc_pages(page, site)
-    assert len(pages) == len(load_specs()) + 2  # the model pages, intro and comparison
+    # per dataset its model pages and conclusions; the intro and the cross-dataset page
+    assert len(pages) == (len(load_specs()) + 1) * len(SMOKE_DATASETS) + 2
     for url in pages:
         page.goto(url, wait_until="load")
         images = page.eval_on_selector_all("main img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
@@ -135,7 +137,7 @@ def test_every_page_loads_with_its_figures_and_no_errors(page, site):
 
 
 def test_navigation_between_model_pages_and_comparison(page, site):
-    page.goto(site + "book/models/model_01.html")
+    page.goto(site + "book/mnist-sample/models/model_01.html")
     assert "Model 1" in page.locator("h1").first.inner_text()
     page.locator("a.right-next").click()
     page.wait_for_url(re.compile(r"model_02\.html"))
@@ -146,7 +148,7 @@ def test_navigation_between_model_pages_and_comparison(page, site):
     page.locator("a.left-prev").click()
     page.wait_for_url(re.compile(r"model_10\.html"))
     ARTIFACTS.mkdir(exist_ok=True)
-    page.goto(site + "book/comparison.html")
+    page.goto(site + "book/mnist-sample/comparison.html")
     page.screenshot(path=str(ARTIFACTS / "comparison.png"), full_page=True)
     assert (ARTIFACTS / "comparison.png").stat().st_size > 10_000
     assert not page.errors, page.errors
