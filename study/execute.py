@@ -22,7 +22,7 @@ import nbformat
 from traitlets.config import Config
 
 from study import staleness
-from study.data import DATASETS
+from study.data import DATASETS, identity
 from study.spec import PARAMS_DIR, ModelSpec, SpecError, load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,11 +51,15 @@ def kernel_env() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _title_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The first markdown cell, whose heading is the page title in the book."""
+    return next(c for c in nb.cells if c.cell_type == "markdown")
+
+
 def _with_title(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
-    """The template with its first heading replaced by the model's title (the page title in the book)."""
-    first = next(c for c in nb.cells if c.cell_type == "markdown")
-    lines = first.source.splitlines()
-    first.source = "\n".join([f"# {title}", *lines[1:]])
+    """The template with its first heading replaced by `title` (the model's, or a summary page's)."""
+    first = _title_cell(nb)
+    first.source = "\n".join([f"# {title}", *first.source.splitlines()[1:]])
     return nb
 
 
@@ -111,9 +115,9 @@ def run_notebook(template: Path, output: Path, parameters: dict, *, inputs_hash:
                 raise
             failed = _injected_like_parameters(nbformat.read(partial, as_version=4))
             failed.cells = [c for c in failed.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
-            title = next(c for c in failed.cells if c.cell_type == "markdown")
-            title.source = title.source.replace("# ", "# Failed: ", 1)
-            failed.cells.insert(failed.cells.index(title) + 1, nbformat.v4.new_markdown_cell(
+            heading = _title_cell(failed)
+            heading.source = heading.source.replace("# ", "# Failed: ", 1)
+            failed.cells.insert(failed.cells.index(heading) + 1, nbformat.v4.new_markdown_cell(
                 f"```{{error}}\nThis run failed and its results are not in the study: "
                 f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}. The cell that "
                 f"raised shows the traceback below.\n```"))
@@ -182,12 +186,12 @@ def run_job(job: ModelJob) -> dict:
 def model_jobs(specs: dict[str, ModelSpec], ids: list[str], models_dir: Path, params_dir: Path, *, dataset: str,
                seeds: list[int], smoke: bool, threads: int, precision: str = "float32") -> list[ModelJob]:
     """A job per chosen spec, each carrying the hash of its inputs."""
-    code = staleness.code_hash()
+    code, data_identity = staleness.code_hash(), identity(dataset)
     jobs = []
     for spec_id in ids:
         spec_file = params_dir / f"{spec_id}.yaml"
-        digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, dataset=dataset, seeds=seeds, smoke=smoke, code=code,
-                                      precision=precision)
+        digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, data_identity=data_identity, seeds=seeds, smoke=smoke,
+                                      code=code, precision=precision)
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, models_dir, dataset, tuple(seeds), smoke,
                              threads, digest, precision))
     return jobs

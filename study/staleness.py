@@ -6,8 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from study import data
-
 STUDY = Path(__file__).resolve().parent
 REQUIREMENTS = STUDY.parent / "requirements.txt"
 
@@ -26,10 +24,10 @@ def code_hash() -> str:
     return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
 
 
-def model_hash(template: Path, spec_file: Path, *, dataset: str, seeds: list[int], smoke: bool, code: str,
+def model_hash(template: Path, spec_file: Path, *, data_identity: str, seeds: list[int], smoke: bool, code: str,
                precision: str = "float32") -> str:
-    """Template, parameter file, code, data identity and run options of one model page."""
-    options = json.dumps({"dataset": data.identity(dataset), "seeds": seeds, "smoke": smoke, "precision": precision},
+    """Template, parameter file, code, data identity (`study.data.identity`) and run options of one model page."""
+    options = json.dumps({"dataset": data_identity, "seeds": seeds, "smoke": smoke, "precision": precision},
                          sort_keys=True)
     return _digest(template.read_bytes(), spec_file.read_bytes(), code, options)
 
