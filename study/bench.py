@@ -1,11 +1,14 @@
 """Benchmarks of the execution path, each printed as a ratio against a baseline measured in the same run.
 
-Usage: python -m study.bench [--dataset fashion-mnist] [--models model_01 model_04 model_06] [--epochs 2]
+Usage: python -m study.bench [--dataset fashion-mnist] [--models model_01 model_04 model_06] [--epochs 3]
+       [--only parallel|overhead|throughput|study]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +25,12 @@ def _seconds(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def epoch_images_per_second(spec_id: str, dataset: str, epochs: int, how: str, precision: str = "float32") -> dict:
+def epoch_images_per_second(spec_id: str, dataset: str, epochs: int, how: str, precision: str = "float32",
+                            threads: int = 0) -> dict:
     """Training throughput of one model: `study` (study.training.train) or `plain` (model.fit on numpy arrays).
 
-    Images per second over the epochs after the first (the first includes graph tracing), and test accuracy.
+    Training images per second over the epochs after the first (the first includes graph tracing; study's
+    epochs also score the held-out tenth), and test accuracy. `threads` as in study.training.set_threads.
     """
     import numpy as np
 
@@ -34,6 +39,7 @@ def epoch_images_per_second(spec_id: str, dataset: str, epochs: int, how: str, p
     from study.backend import keras
     from study.spec import load_specs
 
+    training.set_threads(threads)
     spec = load_specs()[spec_id]
     data = data_mod.load(dataset)
     training.set_precision(precision)
@@ -56,22 +62,74 @@ def epoch_images_per_second(spec_id: str, dataset: str, epochs: int, how: str, p
         n = int(len(data.y_train) * (1 - spec.training.validation_split))
         training.train(model, spec, data, epochs=epochs, callbacks=[Timer()], log=False)
     accuracy = float(np.mean(training.predict(model, data.x_test) == data.y_test))
-    training.set_precision("float32")
     return {"images_per_s": n / float(np.median(times[1:] or times)), "accuracy": accuracy}
 
 
+def _measured(spec_id: str, dataset: str, epochs: int, how: str, precision: str, threads: int,
+              side_by_side: int = 1) -> dict:
+    """epoch_images_per_second in fresh processes (threads are fixed per process); `side_by_side` copies run
+    at once, as the study's workers do, and their images/s are summed."""
+    command = [sys.executable, "-m", "study.bench", "--measure", spec_id, how, precision, str(threads),
+               "--dataset", dataset, "--epochs", str(epochs)]
+    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(side_by_side)]
+    results = []
+    for run in runs:
+        out, _ = run.communicate()
+        if run.returncode:
+            raise RuntimeError(f"benchmark process failed: {' '.join(command)}")
+        results.append(json.loads(out.splitlines()[-1]))
+    return {"images_per_s": sum(r["images_per_s"] for r in results), "accuracy": results[0]["accuracy"]}
+
+
 def throughput(models: list[str], dataset: str, epochs: int) -> None:
-    """study's training and the bf16 option against plain model.fit, per model."""
-    print(f"\n## Training throughput on {dataset} ({epochs} epochs each, images/s after the first epoch)")
-    print(f"{'model':10} {'plain fit':>10} {'study':>10} {'ratio':>6} {'study bf16':>11} {'ratio':>6}  accuracy plain/study/bf16")
+    """study's training, as one process and as the study runs it (-j 2: two runs side by side, one thread each),
+    and the bf16 option, against plain model.fit (one process, TensorFlow's default threads), per model."""
+    cores = os.cpu_count() or 1
+    print(f"\n## Training throughput on {dataset} ({epochs} epochs each; training images/s after the first epoch; "
+          f"{cores} cores)")
+    print("plain: model.fit on numpy arrays, one process. study: study.training.train, one process. "
+          f"study -j {cores}: {cores} runs side by side with 1 thread each (the default of nox -s execute), summed.")
+    columns = [("plain fit", "plain", "float32", 0, 1), ("study", "study", "float32", 0, 1),
+               (f"study -j {cores}", "study", "float32", 1, cores), ("study bf16", "study", "mixed_bfloat16", 0, 1),
+               (f"bf16 -j {cores}", "study", "mixed_bfloat16", 1, cores)]
+    print(f"{'model':10}" + "".join(f"{name:>14} {'ratio':>6}" for name, *_ in columns) + "   test accuracy")
     for spec_id in models:
-        plain = epoch_images_per_second(spec_id, dataset, epochs, "plain")
-        ours = epoch_images_per_second(spec_id, dataset, epochs, "study")
-        bf16 = epoch_images_per_second(spec_id, dataset, epochs, "study", precision="mixed_bfloat16")
-        print(f"{spec_id:10} {plain['images_per_s']:10.0f} {ours['images_per_s']:10.0f} "
-              f"{ours['images_per_s'] / plain['images_per_s']:6.2f} {bf16['images_per_s']:11.0f} "
-              f"{bf16['images_per_s'] / plain['images_per_s']:6.2f}  "
-              f"{plain['accuracy']:.4f}/{ours['accuracy']:.4f}/{bf16['accuracy']:.4f}", flush=True)
+        row = [_measured(spec_id, dataset, epochs, how, precision, threads, copies)
+               for _, how, precision, threads, copies in columns]
+        base = row[0]["images_per_s"]
+        print(f"{spec_id:10}" + "".join(f"{r['images_per_s']:14.0f} {r['images_per_s'] / base:6.2f}" for r in row)
+              + "   " + "/".join(f"{r['accuracy']:.4f}" for r in row), flush=True)
+
+
+PLAIN_STUDY = """
+import sys, time
+import study.data, study.models, study.spec, study.training
+from study.backend import keras
+data = study.data.load(sys.argv[1])
+for spec in study.spec.load_specs().values():
+    study.training.seed_everything(0)
+    model = study.models.build(spec)
+    start = time.perf_counter()
+    model.fit(study.training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size,
+              epochs=spec.training.epochs, validation_split=spec.training.validation_split, verbose=0)
+    accuracy = (study.training.predict(model, data.x_test) == data.y_test).mean()
+    print(f"{spec.id}: {time.perf_counter() - start:.1f} s, test accuracy {accuracy:.4f}", flush=True)
+"""
+
+
+def ten_model_study(dataset: str) -> None:
+    """The ten models, one seed each, full data and epochs: `study.execute` (notebooks, -j default) against one
+    Python process training them one after another with plain model.fit."""
+    print(f"\n## The ten-model study on {dataset}, one seed, every model's own epochs")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PLAIN_STUDY, dataset], check=True, cwd=REPO)
+    t_plain = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(REPO / "_config.yml", tmp)
+        t_study = _seconds([sys.executable, "-m", "study.execute", "--dataset", dataset, "--seeds", "1",
+                            "--force", "--root", tmp])
+    print(f"plain model.fit, one process: {t_plain:.1f} s; nox -s execute's path (papermill, Dask, summary pages): "
+          f"{t_study:.1f} s; speed-up {t_plain / t_study:.2f}x")
 
 
 def notebook_overhead(spec_id: str, dataset: str) -> None:
@@ -115,17 +173,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--models", nargs="*", default=["model_01", "model_04", "model_06"])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--only", choices=("parallel", "overhead", "throughput"), default=None)
+    parser.add_argument("--only", choices=("parallel", "overhead", "throughput", "study"), default=None)
+    parser.add_argument("--measure", nargs=4, metavar=("MODEL", "HOW", "PRECISION", "THREADS"),
+                        help="internal: print one epoch_images_per_second result as JSON")
     args = parser.parse_args(argv)
     from study.execute import kernel_env
 
     kernel_env()
+    if args.measure:
+        spec_id, how, precision, threads = args.measure
+        print(json.dumps(epoch_images_per_second(spec_id, args.dataset, args.epochs, how, precision, int(threads))))
+        return 0
     if args.only in (None, "parallel"):
         parallel_and_noop()
     if args.only in (None, "overhead"):
         notebook_overhead("model_06", args.dataset)
     if args.only in (None, "throughput"):
         throughput(args.models, args.dataset, args.epochs)
+    if args.only in (None, "study"):
+        ten_model_study(args.dataset)
     return 0
 
 

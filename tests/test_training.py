@@ -30,3 +30,29 @@ def test_epoch_log_prints_one_line_per_epoch(capsys):
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert all("val_accuracy" in line for line in lines)
     assert np.isfinite([float(line.split("loss ")[1].split()[0]) for line in lines]).all()
+
+
+def test_an_epoch_takes_the_steps_keras_takes_on_the_same_batches():
+    """Same start, same batch order: our epoch function and Keras' own train_on_batch give the same weights,
+    and the held-out last 10 % scores as Keras' evaluate scores it."""
+    subset = data.load("mnist-sample", smoke=True)
+    spec = load_specs()["model_06"]
+    batch, split = spec.training.batch_size, int(len(subset.y_train) * (1 - spec.training.validation_split))
+    training.seed_everything(3)
+    ours = models.build(spec)
+    fit = training.train(ours, spec, subset, epochs=1, log=False)
+
+    training.seed_everything(3)
+    keras_model = models.build(spec)
+    order = np.random.permutation(split)
+    x, y = training.as_inputs(subset.x_train), subset.y_train
+    for start in range(0, split, batch):
+        keras_model.train_on_batch(x[order[start:start + batch]], y[order[start:start + batch]])
+
+    assert split < len(y) and (split % batch) != 0  # a partial last batch and a held-out part are both exercised
+    for a, b in zip(ours.weights, keras_model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+    assert not np.allclose(ours.weights[0].numpy(), models.build(spec).weights[0].numpy())
+    held_out = keras_model.evaluate(x[split:], y[split:], batch_size=batch, verbose=0, return_dict=True)
+    assert fit.history["val_accuracy"] == [held_out["accuracy"]]
+    np.testing.assert_allclose(fit.history["val_loss"], [held_out["loss"]], rtol=1e-5)
