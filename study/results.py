@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from study.data import Dataset
+from study.files import write_atomic
 from study.spec import ModelSpec
 from study.stats import mean_ci
 from study.training import Fit
@@ -79,18 +79,7 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_coun
 
 def write_json(path: str | Path, payload: dict) -> Path:
     """Write JSON to a temporary file beside `path`, then rename it over `path`: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(payload, indent=1))
 
 
 def write_model(models_dir: str | Path, record: dict, runs: list[dict]) -> Path:
