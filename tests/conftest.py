@@ -14,7 +14,8 @@ from study.data import FASHION_DEBIAN_DIR, FASHION_FILES
 
 REPO = Path(__file__).resolve().parent.parent
 # the smoke book: the offline MNIST sample, and Fashion-MNIST where Debian's files are installed
-SMOKE_DATASETS = ["mnist-sample"] + (["fashion-mnist"] if (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file() else [])
+FASHION_INSTALLED = (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file()
+SMOKE_DATASETS = ["mnist-sample"] + (["fashion-mnist"] if FASHION_INSTALLED else [])
 # total parameters per model: the seed report's tables (Models 7, 8 and 10 share Model 6's layers)
 SEED_TOTALS = {"model_01": 347146, "model_02": 346986, "model_03": 173930, "model_04": 693578,
                "model_05": 31258, "model_06": 56714, "model_07": 56714, "model_08": 56714, "model_09": 56714,

@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from study import data, execute, results, schedule, staleness
+from conftest import FASHION_INSTALLED
+from study import execute, results, schedule, staleness
 from study.spec import PARAMS_DIR, load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -123,7 +124,7 @@ def test_execute_exits_non_zero_and_names_the_failure(params, tmp_path, capsys, 
     assert "FAILED: no-such-data/model_03" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not (data.FASHION_DEBIAN_DIR / data.FASHION_FILES[0]).is_file(),
+@pytest.mark.skipif(not FASHION_INSTALLED,
                     reason="Debian's dataset-fashion-mnist is not installed (`nox -s tests` installs it as root)")
 def test_fashion_mnist_pages_name_the_classes(tmp_path):
     models = tmp_path / "book" / "models"
