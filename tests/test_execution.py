@@ -71,6 +71,22 @@ def test_a_missing_result_file_is_stale(params, tmp_path):
     assert not execute.is_fresh(job)
 
 
+def test_a_summary_page_hash_follows_results_not_where_the_checkout_lies(params, tmp_path):
+    def page_hash(root):
+        models = [root / "book" / d / "models" for d in ("mnist-sample", "fashion-mnist")]
+        return staleness.page_hash(execute.NOTEBOOKS / "comparison.py", params, models, "code")
+
+    for d in ("mnist-sample", "fashion-mnist"):
+        folder = tmp_path / "a" / "book" / d / "models"
+        folder.mkdir(parents=True)
+        (folder / "model_01.json").write_text(f'{{"dataset": "{d}"}}')
+    before = page_hash(tmp_path / "a")
+    shutil.move(tmp_path / "a", tmp_path / "moved")
+    assert page_hash(tmp_path / "moved") == before
+    (tmp_path / "moved" / "book" / "fashion-mnist" / "models" / "model_01.json").write_text('{"dataset": "changed"}')
+    assert page_hash(tmp_path / "moved") != before
+
+
 def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     target = tmp_path / "model_01.json"
     results.write_json(target, {"good": 1})
