@@ -169,18 +169,23 @@ def run_model(job: ModelJob) -> dict:
     return json.loads((job.models_dir / f"{job.spec_id}.json").read_text())
 
 
-def run_job(job: ModelJob) -> dict:
-    """Run one job and report how it went, never raising: what a scheduler worker executes."""
+def _attempt(name: str, run) -> dict:
+    """Call `run()` and report how it went, never raising: what a scheduler worker executes."""
     start = time.perf_counter()
     try:
-        record = run_model(job)
-        return {"id": job.name, "ok": True, "seconds": time.perf_counter() - start, "record": record}
+        record = run()
     except NotebookFailed as exc:
-        return {"id": job.name, "ok": False, "seconds": time.perf_counter() - start,
+        return {"id": name, "ok": False, "seconds": time.perf_counter() - start,
                 "error": str(exc), "kept": str(exc.kept)}
     except Exception as exc:  # noqa: BLE001 - a job's failure is reported, the others go on
-        return {"id": job.name, "ok": False, "seconds": time.perf_counter() - start,
+        return {"id": name, "ok": False, "seconds": time.perf_counter() - start,
                 "error": "".join(traceback.format_exception_only(exc)).strip(), "kept": ""}
+    return {"id": name, "ok": True, "seconds": time.perf_counter() - start, "record": record}
+
+
+def run_job(job: ModelJob) -> dict:
+    """Run one model job; its outcome (with the model record), never raising."""
+    return _attempt(job.name, lambda: run_model(job))
 
 
 def model_jobs(specs: dict[str, ModelSpec], ids: list[str], models_dir: Path, params_dir: Path, *, dataset: str,
@@ -203,11 +208,23 @@ def is_fresh(job: ModelJob) -> bool:
             and (job.models_dir / f"{job.spec_id}.json").is_file())
 
 
-def run_pages(root: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[str]:
-    """Execute the summary pages whose inputs changed: each dataset's conclusions, the intro and the
-    cross-dataset page; then write the table of contents."""
+@dataclass(frozen=True)
+class PageJob:
+    """One summary page to execute: its template, output and the result folders it reads."""
+
+    name: str
+    template: Path
+    output: Path
+    parameters: dict
+    inputs_hash: str
+    title: str | None = None
+
+
+def page_jobs(root: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[PageJob]:
+    """The summary pages whose inputs changed (all with `force`): each dataset's conclusions, the intro and the
+    cross-dataset page."""
     from study.data import LABELS
-    from study.toc import datasets_with_results, write_toc
+    from study.toc import datasets_with_results
 
     code = staleness.code_hash()
     book_dir = root / "book"
@@ -216,16 +233,20 @@ def run_pages(root: Path, params_dir: Path = PARAMS_DIR, force: bool = False) ->
     pages = [(f"{d}/comparison", "comparison", [book_dir / d / "models"], f"Conclusions on {LABELS[d]}: which differences are real")
              for d in datasets]
     pages += [("intro", "intro", dirs, None), ("cross_dataset", "cross_dataset", dirs, None)]
-    ran = []
+    jobs = []
     for name, template_name, models_dirs, title in pages:
         template, output = NOTEBOOKS / f"{template_name}.py", book_dir / f"{name}.ipynb"
         digest = staleness.page_hash(template, params_dir, models_dirs, code)
         if force or staleness.recorded_hash(output) != digest:
-            run_notebook(template, output, {"params_dir": str(params_dir), "results_dirs": [str(d) for d in models_dirs]},
-                         inputs_hash=digest, title=title)
-            ran.append(name)
-    write_toc(root)
-    return ran
+            parameters = {"params_dir": str(params_dir), "results_dirs": [str(d) for d in models_dirs]}
+            jobs.append(PageJob(name, template, output, parameters, digest, title))
+    return jobs
+
+
+def run_page(job: PageJob) -> dict:
+    """Run one summary page; its outcome, never raising."""
+    return _attempt(job.name, lambda: str(run_notebook(job.template, job.output, job.parameters,
+                                                       inputs_hash=job.inputs_hash, title=job.title)))
 
 
 def _fallback_warning(records: list[dict]) -> str:
@@ -244,6 +265,7 @@ def _fallback_warning(records: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line: validate every parameter file, execute the stale models in parallel, then the summary pages."""
     from study import schedule
+    from study.toc import write_toc
 
     parser = argparse.ArgumentParser(prog="python -m study.execute", description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="model ids to run (default: all parameter files)")
@@ -292,13 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     if skipped:
         print(f"up to date, skipped: {', '.join(skipped)}")
     start = time.perf_counter()
-    outcomes = schedule.run_all(todo, workers=workers, scheduler=args.scheduler) if todo else []
-    pages = run_pages(args.root, args.params, force=args.force or bool(todo))
-    failures = [o for o in outcomes if not o["ok"]]
+    outcomes, page_outcomes = [], []
+    pages = [] if todo else page_jobs(args.root, args.params, force=args.force)
+    if todo or pages:
+        with schedule.client(workers, args.scheduler) as client:
+            outcomes = schedule.run_all(client, todo) if todo else []
+            # new results change every summary page
+            pages = page_jobs(args.root, args.params, force=True) if todo else pages
+            page_outcomes = schedule.run_pages(client, pages)
+    write_toc(args.root)
+    failures = [o for o in outcomes + page_outcomes if not o["ok"]]
     if outcomes:
         print(schedule.summary_table(outcomes))
-    print(f"executed {len(outcomes) - len(failures)} model(s), {len(failures)} failed, {len(skipped)} up to date; "
-          f"pages {', '.join(pages) or 'up to date'}; {time.perf_counter() - start:.0f} s, into {book_dir}")
+    print(f"executed {len(outcomes)} model(s) and {len(page_outcomes)} page(s), {len(failures)} failed, "
+          f"{len(skipped)} model(s) up to date; {time.perf_counter() - start:.0f} s, into {book_dir}")
     warning = _fallback_warning([o["record"] for o in outcomes if o["ok"]])
     if warning:
         print(warning, file=sys.stderr)

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 from tqdm import tqdm
 
-from study.execute import ModelJob, run_job
+from study.execute import ModelJob, PageJob, run_job, run_page
 
 
 @contextlib.contextmanager
@@ -27,26 +27,41 @@ def client(workers: int, scheduler: str | None = None):
         yield c
 
 
-def run_all(jobs: list[ModelJob], workers: int, scheduler: str | None = None) -> list[dict]:
-    """Run every job, each on one worker; a failing job does not stop the others. One outcome per job."""
+def run_all(client, jobs: list[ModelJob]) -> list[dict]:
+    """Run every model job on `client`'s workers, one per worker; a failing job does not stop the others.
+    One outcome per job, in the jobs' order."""
     from dask.distributed import as_completed
 
     outcomes = []
     start = time.perf_counter()
-    with client(workers, scheduler) as c:
-        futures = [c.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False) for job in jobs]
-        # the bar redraws in a terminal; in a log (CI, nox piped) each finished run's line carries the progress
-        with tqdm(total=len(jobs), desc="models", unit="model", file=sys.stdout, mininterval=1,
-                  disable=not sys.stdout.isatty(),
-                  bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                progress = _progress(len(outcomes), len(jobs), time.perf_counter() - start) if bar.disable else ""
-                bar.write(_line(outcome) + progress, file=sys.stdout)
-                bar.update()
+    futures = [client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False) for job in jobs]
+    # the bar redraws in a terminal; in a log (CI, nox piped) each finished run's line carries the progress
+    with tqdm(total=len(jobs), desc="models", unit="model", file=sys.stdout, mininterval=1,
+              disable=not sys.stdout.isatty(),
+              bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes.append(outcome)
+            progress = _progress(len(outcomes), len(jobs), time.perf_counter() - start) if bar.disable else ""
+            bar.write(_line(outcome) + progress, file=sys.stdout)
+            bar.update()
     order = {job.name: i for i, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o["id"]])
+
+
+def run_pages(client, pages: list[PageJob]) -> list[dict]:
+    """Run the summary pages side by side on `client`'s workers, a line each as it finishes; one outcome per page."""
+    from dask.distributed import as_completed
+
+    futures = [client.submit(run_page, page, key=f"page-{page.name}-{page.inputs_hash[:12]}", pure=False)
+               for page in pages]
+    outcomes = []
+    for future in as_completed(futures):
+        outcome = future.result()
+        outcomes.append(outcome)
+        status = "ok" if outcome["ok"] else f"FAILED: {outcome['error']}"
+        print(f"  page {outcome['id']}: {status}, {outcome['seconds']:.0f} s", flush=True)
+    return outcomes
 
 
 def _progress(done: int, total: int, elapsed: float) -> str:

@@ -105,7 +105,8 @@ def test_local_dask_cluster_runs_jobs_and_survives_a_failing_one(params, tmp_pat
     models = tmp_path / "book" / "models"
     first, second, third = jobs_for(params, models)
     execute.kernel_env()
-    outcomes = schedule.run_all([first, second, broken(third)], workers=2)
+    with schedule.client(workers=2) as client:
+        outcomes = schedule.run_all(client, [first, second, broken(third)])
     status = {o["id"]: o["ok"] for o in outcomes}
     assert status == {"mnist-sample/model_01": True, "mnist-sample/model_02": True, "no-such-data/model_03": False}
     assert (models / "model_01.ipynb").is_file() and (models / "model_02.json").is_file()
@@ -138,6 +139,26 @@ def test_execute_exits_non_zero_and_names_the_failure(params, tmp_path, capsys, 
                            "--dataset", "mnist-sample", "-j", "1"])
     assert status == 1
     assert "FAILED: no-such-data/model_03" in capsys.readouterr().err
+
+
+def test_a_failing_summary_page_does_not_stop_the_others(params, tmp_path, capsys, monkeypatch):
+    for job in jobs_for(params, tmp_path / "book" / "mnist-sample" / "models"):
+        mark_executed(job)  # nothing to train: only the summary pages are out of date
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    page = "# %% [markdown]\n# # Page\n\n# %% tags=['parameters']\nparams_dir = results_dirs = None\n\n# %%\n"
+    (templates / "intro.py").write_text(page + "raise ValueError('intro broke')\n")
+    for name in ("comparison", "cross_dataset"):
+        (templates / f"{name}.py").write_text(page + "print('fine')\n")
+    monkeypatch.setattr(execute, "NOTEBOOKS", templates)
+    status = execute.main(["--params", str(params), "--root", str(tmp_path), "--smoke", "--dataset", "mnist-sample"])
+    assert status == 1
+    out, err = capsys.readouterr()
+    assert "executed 0 model(s) and 3 page(s), 1 failed" in out
+    assert "FAILED: intro: ValueError: intro broke" in err and "intro.failed.ipynb" in err
+    book = tmp_path / "book"
+    assert (book / "mnist-sample" / "comparison.ipynb").is_file() and (book / "cross_dataset.ipynb").is_file()
+    assert (book / "intro.failed.ipynb").is_file() and not (book / "intro.ipynb").exists()
 
 
 @pytest.mark.skipif(not FASHION_INSTALLED,
