@@ -109,7 +109,7 @@ def train(model: keras.Model, spec: ModelSpec, data: Dataset, epochs: int | None
     """Fit `model` with the spec's batch size, epochs and validation split, as Keras' `fit` on arrays does.
 
     The last `validation_split` of the training images is held out and the rest reshuffled every epoch (NumPy's
-    seeded generator); each epoch runs as one TensorFlow function: 1.3-1.4x `fit` in one process (README, Speed).
+    seeded generator); each epoch runs as one TensorFlow function, faster than `fit` (figures: README, Speed).
     """
     start = time.perf_counter()
     x, y = as_inputs(data.x_train), data.y_train.astype("int32")
