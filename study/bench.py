@@ -19,9 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _seconds(command: list[str]) -> float:
+def _seconds(command: list[str], show_output: bool = False) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, cwd=REPO, stdout=None if show_output else subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -118,8 +118,8 @@ for spec in study.spec.load_specs().values():
 
 
 def ten_model_study(dataset: str) -> None:
-    """The ten models, one seed each, full data and epochs: `study.execute` (notebooks, -j default) against one
-    Python process training them one after another with plain model.fit."""
+    """The ten models, one seed each, full data and epochs: `study.execute` (notebooks, -j default, its log of
+    each model's time shown) against one Python process training them one after another with plain model.fit."""
     print(f"\n## The ten-model study on {dataset}, one seed, every model's own epochs")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", PLAIN_STUDY, dataset], check=True, cwd=REPO)
@@ -127,7 +127,7 @@ def ten_model_study(dataset: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(REPO / "_config.yml", tmp)
         t_study = _seconds([sys.executable, "-m", "study.execute", "--dataset", dataset, "--seeds", "1",
-                            "--force", "--root", tmp])
+                            "--force", "--root", tmp], show_output=True)
     print(f"plain model.fit, one process: {t_plain:.1f} s; nox -s execute's path (papermill, Dask, summary pages): "
           f"{t_study:.1f} s; speed-up {t_plain / t_study:.2f}x")
 
