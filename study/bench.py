@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -162,14 +163,16 @@ def run_template_plainly(parameters: dict) -> None:
 def notebook_overhead(spec_id: str, dataset: str) -> None:
     """One seed of one model through papermill against a plain Python process running the template's code,
     alternated, best of two each."""
+    from study.execute import model_jobs
+    from study.spec import PARAMS_DIR, load_specs
+
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         plain_dir, notebook_dir = Path(tmp, "plain"), Path(tmp, "notebook")
         plain_dir.mkdir()
-        parameters = {"spec_path": str(REPO / "notebooks" / "params" / f"{spec_id}.yaml"), "dataset": dataset,
-                      "smoke": False, "seeds": [0], "threads": 0, "precision": "float32",
-                      "results_dir": str(plain_dir), "inputs_hash": None}
-        plain = [python, "-m", "study.bench", "--plain-page", json.dumps(parameters)]
+        job = model_jobs(load_specs(), [spec_id], notebook_dir, PARAMS_DIR, dataset=dataset, seeds=[0], smoke=False,
+                         threads=0)[0]
+        plain = [python, "-m", "study.bench", "--plain-page", json.dumps(replace(job, models_dir=plain_dir).parameters)]
         notebook = [python, "-c", (
             "import pathlib, study.execute as e, study.spec as s;"
             f"job = e.model_jobs(s.load_specs(), ['{spec_id}'], pathlib.Path('{notebook_dir}'), s.PARAMS_DIR,"

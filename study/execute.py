@@ -156,16 +156,17 @@ class ModelJob:
     def notebook(self) -> Path:
         return self.models_dir / f"{self.spec_id}.ipynb"
 
+    @property
+    def parameters(self) -> dict:
+        """The values for the model template's parameters cell."""
+        return {"spec_path": str(self.spec_file), "dataset": self.dataset, "smoke": self.smoke, "seeds": list(self.seeds),
+                "threads": self.threads, "precision": self.precision, "results_dir": str(self.models_dir),
+                "inputs_hash": self.inputs_hash}
+
 
 def run_model(job: ModelJob) -> dict:
     """Execute the model template for one job; returns the model record the notebook wrote."""
-    run_notebook(
-        MODEL_TEMPLATE, job.notebook,
-        {"spec_path": str(job.spec_file), "dataset": job.dataset, "smoke": job.smoke, "seeds": list(job.seeds),
-         "threads": job.threads, "precision": job.precision, "results_dir": str(job.models_dir),
-         "inputs_hash": job.inputs_hash},
-        inputs_hash=job.inputs_hash, title=job.title,
-    )
+    run_notebook(MODEL_TEMPLATE, job.notebook, job.parameters, inputs_hash=job.inputs_hash, title=job.title)
     return json.loads((job.models_dir / f"{job.spec_id}.json").read_text())
 
 

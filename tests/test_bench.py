@@ -1,5 +1,6 @@
 """The benchmarks' baselines do the same work as what they are compared with."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,12 +12,11 @@ from study.spec import PARAMS_DIR, load_specs
 def test_the_plain_run_of_the_model_template_matches_its_notebook(tmp_path):
     plain_dir, notebook_dir = tmp_path / "plain", tmp_path / "notebook"
     plain_dir.mkdir()
-    parameters = {"spec_path": str(PARAMS_DIR / "model_03.yaml"), "dataset": "mnist-sample", "smoke": True,
-                  "seeds": [0], "threads": 1, "precision": "float32", "results_dir": str(plain_dir), "inputs_hash": None}
-    execute.kernel_env()
-    subprocess.run([sys.executable, "-m", "study.bench", "--plain-page", json.dumps(parameters)], check=True)
     job = execute.model_jobs(load_specs(), ["model_03"], notebook_dir, PARAMS_DIR, dataset="mnist-sample", seeds=[0],
                              smoke=True, threads=1)[0]
+    execute.kernel_env()
+    parameters = dataclasses.replace(job, models_dir=plain_dir).parameters
+    subprocess.run([sys.executable, "-m", "study.bench", "--plain-page", json.dumps(parameters)], check=True)
     execute.run_model(job)
     plain, notebook = ({k: v for k, v in json.loads((d / "model_03" / "seed_0.json").read_text()).items()
                         if k != "seconds"} for d in (plain_dir, notebook_dir))
