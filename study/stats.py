@@ -10,6 +10,7 @@ from scipy import stats
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
 SUPPORTED, CONTRADICTED, TIE = "supported", "contradicted", "not distinguishable at the 5 % level"
+REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
 
 
 def mean_ci(values, level: float = LEVEL) -> dict:
@@ -22,6 +23,25 @@ def mean_ci(values, level: float = LEVEL) -> dict:
     sd = float(x.std(ddof=1))
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=sd / math.sqrt(n)) if sd else (mean, mean)
     return {"n": n, "mean": mean, "sd": sd, "low": float(low), "high": float(high)}
+
+
+def prediction_interval(values, level: float = LEVEL) -> tuple[float, float]:
+    """Student-t prediction interval for one more value drawn like `values`: mean ± t·sd·√(1 + 1/n); NaN below two."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n < 2:
+        return math.nan, math.nan
+    half = stats.t.ppf((1 + level) / 2, n - 1) * float(x.std(ddof=1)) * math.sqrt(1 + 1 / n)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def reproduction(reported: float | None, values) -> str | None:
+    """Whether a single reported run lies inside the 95 % prediction interval of our runs, above it or below it;
+    None when there is nothing to compare (no reported figure, or fewer than two runs)."""
+    low, high = prediction_interval(values)
+    if reported is None or math.isnan(low):
+        return None
+    return REPRODUCED if low <= reported <= high else ABOVE if reported > high else BELOW
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:

@@ -74,3 +74,19 @@ def test_verdict_tie_when_the_test_set_cannot_tell():
 def test_comparison_needs_a_shared_seed():
     with pytest.raises(ValueError, match="no seed"):
         stats.paired_comparison({0: np.zeros(3)}, {1: np.zeros(3)}, np.zeros(3))
+
+
+def test_prediction_interval_for_one_more_run_on_fixed_data():
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) * sqrt(1 + 1/3), wider than the interval of the mean
+    low, high = stats.prediction_interval([1.0, 2.0, 3.0])
+    half = 4.302652729911275 * math.sqrt(4 / 3)
+    assert low == pytest.approx(2 - half) and high == pytest.approx(2 + half)
+    assert all(math.isnan(v) for v in stats.prediction_interval([0.5]))
+
+
+def test_reproduction_verdict_against_the_prediction_interval():
+    ours = [0.985, 0.987, 0.986]  # mean 0.986, sd 0.001: interval 0.986 ± 0.00497
+    assert stats.reproduction(0.9845, ours) == stats.REPRODUCED
+    assert stats.reproduction(0.9912, ours) == stats.ABOVE
+    assert stats.reproduction(0.9788, ours) == stats.BELOW
+    assert stats.reproduction(None, ours) is None and stats.reproduction(0.98, [0.98]) is None
