@@ -15,7 +15,7 @@
 # # Conclusions: which differences are real
 #
 # Every figure on this page is computed from the result files the model pages wrote
-# (`book/models/<id>.json` and one file per seed), next to the figures the seed report printed. Each model
+# (`book/<dataset>/models/<id>.json` and one file per seed), next to the figures the seed report printed. Each model
 # was trained several times from fresh initialisations with different seeds: a difference between two models
 # that is smaller than the spread between seeds of one model is not evidence of anything.
 
@@ -45,6 +45,18 @@ missing = [s for s in specs if s not in results]
 if missing:
     display(Markdown(f"```{{warning}}\nNo results for {', '.join(missing)}: they have not run yet or their run "
                      "failed (see their pages). Run `nox -s execute`.\n```"))
+
+# %% [markdown]
+# ## Does this study reproduce the seed report's accuracies?
+#
+# The seed report trained each model once, on MNIST. Its test accuracy is *reproduced* when it lies inside
+# the 95 % prediction interval for one more run of ours (Student-t, from our seeds' mean and standard
+# deviation), and otherwise lies *above* or *below* our runs. Only results on the full MNIST are judged.
+
+# %% tags=["remove-input"]
+reproduced = study.evidence.reproduction_table(specs, results, results_dir)
+display(Markdown(study.evidence.reproduction_count(reproduced)))
+display(reproduced)
 
 # %% [markdown]
 # ## The seed report's claims and the evidence

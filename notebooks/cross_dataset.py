@@ -22,12 +22,14 @@
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
 results_dirs = ["../book/mnist/models", "../book/fashion-mnist/models"]
+not_compared = []
 
 # %% tags=["remove-cell"]
 from pathlib import Path
 
 from IPython.display import Markdown, display
 
+import study.data
 import study.evidence
 import study.plots
 import study.report
@@ -35,7 +37,7 @@ import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-dirs = {Path(d).parent.name: d for d in results_dirs}
+dirs = {study.data.LABELS[Path(d).parent.name]: d for d in results_dirs}
 results = {dataset: {k: v for k, v in study.results.load_results(d).items() if k in specs} for dataset, d in dirs.items()}
 results = {dataset: r for dataset, r in results.items() if r}
 names = list(results)
@@ -46,6 +48,9 @@ for r in results.values():
         display(Markdown(study.report.data_notice(dataset)))
 if len(names) < 2:
     display(Markdown("```{warning}\nOnly one dataset has results so far: run `nox -s execute` on both.\n```"))
+else:
+    display(Markdown(f"Compared here: {' and '.join(names)}."
+                     + (f" Also in this book but not compared here: {', '.join(not_compared)}." if not_compared else "")))
 
 # %% [markdown]
 # ## Accuracy and rank on each dataset

@@ -163,6 +163,7 @@ def run_template_plainly(parameters: dict) -> None:
 def notebook_overhead(spec_id: str, dataset: str) -> None:
     """One seed of one model through papermill against a plain Python process running the template's code,
     alternated, best of two each."""
+    from study.data import resolve
     from study.execute import model_jobs
     from study.spec import PARAMS_DIR, load_specs
 
@@ -170,19 +171,19 @@ def notebook_overhead(spec_id: str, dataset: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plain_dir, notebook_dir = Path(tmp, "plain"), Path(tmp, "notebook")
         plain_dir.mkdir()
-        job = model_jobs(load_specs(), [spec_id], notebook_dir, PARAMS_DIR, dataset=dataset, seeds=[0], smoke=False,
-                         threads=0)[0]
+        job = model_jobs(load_specs(), [spec_id], notebook_dir, PARAMS_DIR, data=resolve(dataset), seeds=[0],
+                         smoke=False, threads=0)[0]
         plain = [python, "-m", "study.bench", "--plain-page", json.dumps(replace(job, models_dir=plain_dir).parameters)]
         notebook = [python, "-c", (
-            "import pathlib, study.execute as e, study.spec as s;"
+            "import pathlib, study.data as d, study.execute as e, study.spec as s;"
             f"job = e.model_jobs(s.load_specs(), ['{spec_id}'], pathlib.Path('{notebook_dir}'), s.PARAMS_DIR,"
-            f" dataset='{dataset}', seeds=[0], smoke=False, threads=0)[0];"
+            f" data=d.resolve('{dataset}'), seeds=[0], smoke=False, threads=0)[0];"
             "e.run_model(job)")]
         # alternated, best of two each: this machine's wall times vary by several percent from run to run
         times = [(_seconds(plain), _seconds(notebook)) for _ in range(2)]
         t_plain, t_notebook = min(t for t, _ in times), min(t for _, t in times)
         same = (json.loads((plain_dir / f"{spec_id}.json").read_text())["summary"]["accuracy"]
-                == json.loads((notebook_dir / f"{spec_id}.json").read_text())["summary"]["accuracy"])
+                == json.loads((job.models_dir / f"{spec_id}.json").read_text())["summary"]["accuracy"])
     print(f"\n## Notebook path overhead, {spec_id} on {dataset}, one seed")
     print(f"the model template's code in a plain Python process {t_plain:.1f} s, papermill notebook of the model page "
           f"{t_notebook:.1f} s, ratio {t_notebook / t_plain:.2f}x; same test accuracy: {same}")

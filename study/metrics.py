@@ -6,11 +6,20 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
+POSITIVE_CLASS = 1  # the class whose precision/recall/F1 the seed report printed (digit 1 on MNIST)
+
+
+def positive_class_name(class_names: tuple[str, ...]) -> str:
+    """How pages name the seed's positive class on a dataset: "digit 1" on MNIST, "Trouser" on Fashion-MNIST."""
+    name = class_names[POSITIVE_CLASS]
+    return f"digit {name}" if name.isdigit() else name
+
+
 def evaluate(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """Accuracy, macro and per-class precision/recall/F1, the confusion matrix, and class 1 alone.
 
-    The seed report's precision/recall/F1 are those of digit 1 taken as the positive class; `digit1`
-    reproduces that figure so it can be set beside the seed's.
+    The seed report's precision/recall/F1 are those of class 1 (digit 1) taken as the positive class;
+    `positive_class` reproduces that figure so it can be set beside the seed's.
     """
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -20,7 +29,9 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro": {"precision": float(macro[0]), "recall": float(macro[1]), "f1": float(macro[2])},
-        "digit1": {"precision": float(precision[1]), "recall": float(recall[1]), "f1": float(f1[1])},
+        "positive_class": {"class": POSITIVE_CLASS, "name": positive_class_name(class_names),
+                           "precision": float(precision[POSITIVE_CLASS]), "recall": float(recall[POSITIVE_CLASS]),
+                           "f1": float(f1[POSITIVE_CLASS])},
         "per_class": [
             {"class": c, "name": class_names[c], "precision": float(precision[c]), "recall": float(recall[c]),
              "f1": float(f1[c]), "support": int(support[c])}

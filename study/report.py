@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from study.data import LABELS
 from study.spec import ModelSpec
 from study.stats import mean_ci
 
@@ -44,11 +45,12 @@ def seed_vs_reproduced(record: dict, runs: list[dict]) -> pd.DataFrame:
     first = mean_ci([r["history"]["accuracy"][0] for r in runs])
     last = mean_ci([r["history"]["accuracy"][-1] for r in runs])
     macro = {k: mean_ci([r["test"]["macro"][k] for r in runs]) for k in ("precision", "recall", "f1")}
+    positive = record["positive_class"]
     rows = [
         ("test accuracy", seed.get("accuracy"), _mean_sd(summ["accuracy"])),
-        ("precision, digit 1 as positive class", seed.get("precision"), _mean_sd(summ["digit1_precision"])),
-        ("recall, digit 1 as positive class", seed.get("recall"), _mean_sd(summ["digit1_recall"])),
-        ("F1, digit 1 as positive class", seed.get("f1"), _mean_sd(summ["digit1_f1"])),
+        (f"precision, {positive} as positive class", seed.get("precision"), _mean_sd(summ["positive_precision"])),
+        (f"recall, {positive} as positive class", seed.get("recall"), _mean_sd(summ["positive_recall"])),
+        (f"F1, {positive} as positive class", seed.get("f1"), _mean_sd(summ["positive_f1"])),
         ("precision, macro average", None, _mean_sd(macro["precision"])),
         ("recall, macro average", None, _mean_sd(macro["recall"])),
         ("F1, macro average", None, _mean_sd(macro["f1"])),
@@ -56,15 +58,17 @@ def seed_vs_reproduced(record: dict, runs: list[dict]) -> pd.DataFrame:
         ("training accuracy, last epoch", seed.get("train_accuracy_last"), _mean_sd(last)),
         ("parameters", seed.get("params"), record["param_count"]),
     ]
-    dataset = record["dataset"]["name"]
-    frame = pd.DataFrame(rows, columns=["figure", "seed reported (MNIST)", f"reproduced on {dataset} ({len(runs)} seeds)"])
+    dataset = LABELS[record["dataset"]["name"]]
+    seed_column = "seed reported (MNIST)" if positive == "digit 1" else "seed reported (MNIST, digit 1)"
+    frame = pd.DataFrame(rows, columns=["figure", seed_column, f"reproduced on {dataset} ({len(runs)} seeds)"])
     return frame.set_index("figure").astype(object).fillna("—")
 
 
 def seed_runs(runs: list[dict]) -> pd.DataFrame:
     """Each seed's test figures and training time, then their mean ± sd and 95 % confidence interval."""
     frame = pd.DataFrame([{"seed": r["seed"], "accuracy": r["test"]["accuracy"], "macro F1": r["test"]["macro"]["f1"],
-                           "digit-1 F1": r["test"]["digit1"]["f1"], "train s": r["seconds"]["train"]}
+                           f"F1, {r['test']['positive_class']['name']}": r["test"]["positive_class"]["f1"],
+                           "train s": r["seconds"]["train"]}
                           for r in runs]).set_index("seed")
     summaries = {col: mean_ci(frame[col]) for col in frame.columns}
     extra = pd.DataFrame({
@@ -80,11 +84,12 @@ def per_class(test: dict) -> pd.DataFrame:
 
 
 def data_notice(dataset: dict) -> str:
-    """A MyST admonition naming the data a page was computed on; a warning when it is not what was asked for."""
-    text = (f"Computed on **{dataset['name']}**: {dataset['n_train']:,} training and {dataset['n_test']:,} "
-            f"test images, from {dataset['source']}.")
+    """A MyST admonition naming the data a page was computed on, its source and the arrays' hash; a warning when
+    it is not what was asked for."""
+    text = (f"Computed on **{LABELS[dataset['name']]}**: {dataset['n_train']:,} training and {dataset['n_test']:,} "
+            f"test images, from {dataset['source']}; SHA-256 of the arrays `{dataset['sha256']}`.")
     if dataset["name"] != dataset["requested"]:
-        return (f"```{{warning}}\nThis page was asked to use **{dataset['requested']}**, which could not be "
-                f"loaded ({dataset['fallback_reason']}). {text} Figures on small data are noisier and are not "
+        return (f"```{{warning}}\nThis page was asked to use **{LABELS[dataset['requested']]}**, which could not be "
+                f"had ({dataset['fallback_reason']}). {text} Figures on small data are noisier and are not "
                 f"comparable with the seed report's.\n```")
     return f"```{{note}}\n{text}\n```"

@@ -1,5 +1,5 @@
-"""Result files, written atomically: one per run (`book/models/<id>/seed_<k>.json`, with its test predictions)
-and one per model (`book/models/<id>.json`, with the seeds' summary); read back as tables."""
+"""Result files, written atomically: one per run (`book/<dataset>/models/<id>/seed_<k>.json`, with its test
+predictions) and one per model (`book/<dataset>/models/<id>.json`, with the seeds' summary); read back as tables."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import pandas as pd
 
 from study.data import Dataset
 from study.files import write_atomic
+from study.metrics import positive_class_name
 from study.spec import ModelSpec
 from study.stats import mean_ci
 from study.training import Fit
 
 PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "papermill", "mlxtend")
-SUMMARISED = {"accuracy": ("accuracy",), "macro_f1": ("macro", "f1"), "digit1_f1": ("digit1", "f1"),
-              "digit1_precision": ("digit1", "precision"), "digit1_recall": ("digit1", "recall")}
+SUMMARISED = {"accuracy": ("accuracy",), "macro_f1": ("macro", "f1"), "positive_f1": ("positive_class", "f1"),
+              "positive_precision": ("positive_class", "precision"), "positive_recall": ("positive_class", "recall")}
 
 
 def versions() -> dict[str, str]:
@@ -66,6 +67,7 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_coun
         "seeds": [r["seed"] for r in runs],
         "runs": [f"{spec.id}/seed_{r['seed']}.json" for r in runs],
         "summary": {name: mean_ci([_metric(r["test"], path) for r in runs]) for name, path in SUMMARISED.items()},
+        "positive_class": positive_class_name(data.class_names),
         "dataset": data.provenance(),
         "test_labels": [int(y) for y in data.y_test],
         "smoke": smoke,
@@ -108,6 +110,7 @@ def predictions(runs: list[dict]) -> dict[int, np.ndarray]:
 def summary(results: dict[str, dict]) -> pd.DataFrame:
     """One row per model: mean test accuracy over seeds with its interval, beside the seed report's figure."""
     rows = []
+    positive = next((r["positive_class"] for r in results.values()), "class 1")
     for rid, r in results.items():
         acc = r["summary"]["accuracy"]
         rows.append({
@@ -123,10 +126,10 @@ def summary(results: dict[str, dict]) -> pd.DataFrame:
             "CI high": acc["high"],
             "seed accuracy": r["spec"]["seed_report"].get("accuracy"),
             "macro F1": r["summary"]["macro_f1"]["mean"],
-            "digit-1 F1": r["summary"]["digit1_f1"]["mean"],
+            f"F1, {positive}": r["summary"]["positive_f1"]["mean"],
             "seed F1 (digit 1)": r["spec"]["seed_report"].get("f1"),
             "train s": r["seconds"]["train"] / max(acc["n"], 1),
         })
     columns = ["model", "title", "factor", "compare_with", "params", "seeds", "accuracy", "sd", "CI low", "CI high",
-               "seed accuracy", "macro F1", "digit-1 F1", "seed F1 (digit 1)", "train s"]
+               "seed accuracy", "macro F1", f"F1, {positive}", "seed F1 (digit 1)", "train s"]
     return pd.DataFrame(rows, columns=columns).set_index("model").round(4)

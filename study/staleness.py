@@ -32,12 +32,13 @@ def model_hash(template: Path, spec_file: Path, *, data_identity: str, seeds: li
     return _digest(template.read_bytes(), spec_file.read_bytes(), code, options)
 
 
-def page_hash(template: Path, params_dir: Path, models_dirs: list[Path], code: str) -> str:
-    """A summary page's template, code, every parameter file and every model result it reads (named by file
-    and dataset folder, not by absolute path, so a moved checkout stays up to date)."""
+def page_hash(template: Path, params_dir: Path, models_dirs: list[Path], code: str, options: dict | None = None) -> str:
+    """A summary page's template, code, options, every parameter file and every model result it reads (named by
+    file and dataset folder, not by absolute path, so a moved checkout stays up to date)."""
     inputs = [(p.name, p) for p in sorted(params_dir.glob("*.yaml"))]
     inputs += [(f"{d.parent.name}/{p.name}", p) for d in models_dirs for p in sorted(d.glob("*.json"))]
-    return _digest(template.read_bytes(), code, *(f"{name}:{p.read_bytes().hex()}" for name, p in inputs))
+    return _digest(template.read_bytes(), code, json.dumps(options or {}, sort_keys=True),
+                   *(f"{name}:{p.read_bytes().hex()}" for name, p in inputs))
 
 
 def recorded_hash(notebook: Path) -> str | None:

@@ -11,7 +11,8 @@ def test_metrics_against_a_hand_computed_case():
     y_pred = np.array([0, 1, 1, 1, 0, 2])
     m = evaluate(y_true, y_pred, ("a", "b", "c"))
     assert m["accuracy"] == pytest.approx(4 / 6)
-    assert m["digit1"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3})
+    assert m["positive_class"] == {"class": 1, "name": "b", "precision": pytest.approx(2 / 3),
+                                   "recall": pytest.approx(2 / 3), "f1": pytest.approx(2 / 3)}
     assert m["macro"]["precision"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
     assert m["macro"]["recall"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
     assert m["macro"]["f1"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
@@ -21,9 +22,14 @@ def test_metrics_against_a_hand_computed_case():
     assert m["predictions"] == [0, 1, 1, 1, 0, 2]
 
 
-def test_digit_one_differs_from_macro_when_classes_differ():
+def test_the_positive_class_differs_from_macro_when_classes_differ():
     y_true = np.array([1, 1, 1, 1, 0, 0, 2, 2])
     y_pred = np.array([1, 1, 1, 1, 2, 2, 0, 0])
     m = evaluate(y_true, y_pred, ("0", "1", "2"))
-    assert m["digit1"]["recall"] == 1.0
+    assert m["positive_class"]["recall"] == 1.0 and m["positive_class"]["name"] == "digit 1"
     assert m["macro"]["recall"] == pytest.approx(1 / 3)
+
+
+def test_the_positive_class_is_named_by_the_dataset_s_classes():
+    m = evaluate(np.array([0, 1, 1]), np.array([0, 1, 0]), ("T-shirt/top", "Trouser", "Pullover"))
+    assert m["positive_class"]["name"] == "Trouser" and m["positive_class"]["recall"] == 0.5

@@ -38,7 +38,7 @@ def test_smoke_run_writes_a_notebook_and_results_per_model(smoke_root):
         assert record["param_count"] == SEED_TOTALS[spec.id]
         assert record["seeds"] == [0] and record["runs"] == [f"{spec.id}/seed_0.json"]
         assert set(record["dataset"]) >= {"name", "source", "n_train", "n_test", "sha256"}
-        assert record["dataset"]["name"] == "mnist-sample"
+        assert record["dataset"]["name"] == "mnist-sample" and record["dataset"]["label"] == LABELS["mnist-sample"]
         assert set(record["seconds"]) == {"train", "total"}
         assert len(record["test_labels"]) == record["dataset"]["n_test"] == 300
         run = json.loads((models / record["runs"][0]).read_text())
@@ -46,8 +46,10 @@ def test_smoke_run_writes_a_notebook_and_results_per_model(smoke_root):
         assert set(run["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
         assert len(run["history"]["accuracy"]) == 1
         test = run["test"]
-        assert set(test) >= {"accuracy", "macro", "digit1", "per_class", "confusion_matrix", "predictions"}
-        assert set(test["macro"]) == set(test["digit1"]) == {"precision", "recall", "f1"}
+        assert set(test) >= {"accuracy", "macro", "positive_class", "per_class", "confusion_matrix", "predictions"}
+        assert set(test["macro"]) == {"precision", "recall", "f1"}
+        assert set(test["positive_class"]) == {"class", "name", "precision", "recall", "f1"}
+        assert test["positive_class"]["name"] == record["positive_class"] == "digit 1"
         assert sum(map(sum, test["confusion_matrix"])) == len(test["predictions"]) == 300
         assert record["summary"]["accuracy"]["mean"] == test["accuracy"]
         nb = nbformat.read(models / f"{spec.id}.ipynb", as_version=4)
@@ -80,7 +82,7 @@ def test_book_builds_with_warnings_as_errors(smoke_root, built_book):
             assert spec.title.split(":")[0] in page
     intro = (html / "book" / "intro.html").read_text()
     assert all(spec_id in intro for spec_id in load_specs())
-    assert "mnist-sample" in intro
+    assert LABELS["mnist-sample"] in intro
     cross = (html / "book" / "cross_dataset.html").read_text()
     if len(SMOKE_DATASETS) > 1:
         assert "Spearman" in cross and "Kendall" in cross and "holds on" in cross
