@@ -63,10 +63,16 @@ def run(session: nox.Session, env: dict[str, str], program: str, *args: str) -> 
     session.run(str(BIN / program), *args, env=env, external=True)
 
 
+def execute_notebooks(session: nox.Session, env: dict[str, str]) -> None:
+    """`python -m pipeline.execute` with the session's arguments; on Ctrl-C it is given time to stop cleanly."""
+    session.run(str(BIN / "python"), "-m", "pipeline.execute", *session.posargs, env=env, external=True,
+                interrupt_timeout=30, terminate_timeout=5)
+
+
 def build_site(session: nox.Session, env: dict[str, str]) -> None:
     if not (ROOT / "book" / "intro.ipynb").exists():
         session.error("no executed notebooks in book/: run `nox -s execute` (or `nox -s build`) first")
-    run(session, env, "python", "-m", "study.toc")
+    run(session, env, "python", "-m", "pipeline.toc")
     run(session, env, "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going")
     session.log(f"the report: {INDEX}")
 
@@ -76,7 +82,7 @@ def build(session: nox.Session) -> None:
     """Build the report: set up, execute the notebooks that are missing or out of date, build the site."""
     env = study_env(session)
     debian_packages(session, FASHION)
-    run(session, env, "python", "-m", "study.execute", *session.posargs)
+    execute_notebooks(session, env)
     build_site(session, env)
 
 
@@ -85,7 +91,7 @@ def execute(session: nox.Session) -> None:
     """Execute out-of-date notebooks with papermill on Dask (`nox -s execute -- model_03 --force -j 2`)."""
     env = study_env(session)
     debian_packages(session, FASHION)
-    run(session, env, "python", "-m", "study.execute", *session.posargs)
+    execute_notebooks(session, env)
 
 
 @nox.session
@@ -106,7 +112,7 @@ def tests(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline measured in the same run (`nox -s bench -- --only parallel`)."""
     env = study_env(session)
-    run(session, env, "python", "-m", "study.bench", *session.posargs)
+    run(session, env, "python", "-m", "pipeline.bench", *session.posargs)
 
 
 @nox.session
@@ -115,5 +121,5 @@ def lab(session: nox.Session) -> None:
     env = study_env(session)
     settings = VENV / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
     run(session, env, "jupytext-config", "--settings-file", str(settings), "set-default-viewer", "python")
-    run(session, env, "python", "-c", "import study.execute as e; e.ensure_kernel()")
+    run(session, env, "python", "-c", "import pipeline.kernel as k; k.ensure_kernel()")
     run(session, env, "jupyter", "lab", f"--notebook-dir={ROOT}", *session.posargs)

@@ -21,7 +21,7 @@
 
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
-results_dirs = ["../book/mnist/models"]
+results_dir = "../book/mnist/models"
 
 # %% tags=["remove-cell"]
 from IPython.display import Markdown, display
@@ -32,14 +32,13 @@ import study.report
 import study.results
 import study.spec
 
-results_dir = results_dirs[0]
 specs = study.spec.load_specs(params_dir)
-results = {k: v for k, v in study.results.load_results(results_dir).items() if k in specs}
+results = study.results.load_results(results_dir, ids=specs)
 table = study.results.summary(results)
 compared = study.evidence.comparisons(results, results_dir)
 
 # %% tags=["remove-input"]
-for dataset in {r["dataset"]["name"]: r["dataset"] for r in results.values()}.values():
+for dataset in {r.dataset.name: r.dataset for r in results.values()}.values():
     display(Markdown(study.report.data_notice(dataset)))
 missing = [s for s in specs if s not in results]
 if missing:
@@ -54,9 +53,9 @@ if missing:
 # deviation), and otherwise lies *above* or *below* our runs. Only results on the full MNIST are judged.
 
 # %% tags=["remove-input"]
-reproduced = study.evidence.reproduction_table(specs, results, results_dir)
+reproduced = study.evidence.reproductions(results, results_dir)
 display(Markdown(study.evidence.reproduction_count(reproduced)))
-display(reproduced)
+display(study.evidence.reproduction_table(reproduced))
 
 # %% [markdown]
 # ## The seed report's claims and the evidence
@@ -73,7 +72,7 @@ display(reproduced)
 # distinguishable at the 5 % level*. With one seed (smoke runs) only the McNemar test applies.
 
 # %% tags=["remove-input", "full-width"]
-display(study.evidence.claims_table(specs, results, compared).style.hide(axis="index"))
+display(study.evidence.claims_table(study.evidence.claim_verdicts(specs, results, compared)).style.hide(axis="index"))
 
 # %% [markdown]
 # ## Every model's accuracy with its interval
@@ -83,7 +82,8 @@ if len(table):
     display(study.plots.forest(table))
 
 # %% tags=["remove-input", "full-width"]
-display(table.drop(columns=["title"]).astype(object).fillna("—"))
+positive_class = next((r.positive_class for r in results.values()), "class 1")
+display(study.report.summary_table(table.drop(columns=["title"]), positive_class))
 
 # %% [markdown]
 # ## Accuracy by the factor each model varies
@@ -105,7 +105,7 @@ if len(table):
 
 # %% tags=["remove-input"]
 if len(table):
-    display(study.plots.accuracy_against(table, "train s", "training time per seed (s)",
+    display(study.plots.accuracy_against(table, "train_seconds", "training time per seed (s)",
                                          "Test accuracy against training time"))
 
 # %% [markdown]
@@ -140,10 +140,10 @@ display(study.evidence.warm_start_audit(specs))
 # %% tags=["remove-input"]
 first = next(iter(results.values()), None)
 if first:
-    seeds = sorted({s for r in results.values() for s in r["seeds"]})
+    seeds = sorted({s for r in results.values() for s in r.seeds})
+    hardware = first.hardware
     display(Markdown(
-        f"Seeds: {', '.join(map(str, seeds))}. Hardware: {first['hardware']['processor']}, "
-        f"{first['hardware']['cpu_count']} cores, TensorFlow threads per op: {first['hardware'].get('tf_threads')}, "
-        f"trained on {', '.join(first['hardware']['devices'])}. TensorFlow op determinism on: a seed gives the same "
-        "figures again with the same devices and threads. Versions: "
-        + ", ".join(f"{k} {v}" for k, v in first["versions"].items()) + "."))
+        f"Seeds: {', '.join(map(str, seeds))}. Hardware: {hardware.processor}, {hardware.cpu_count} cores, "
+        f"TensorFlow threads per op: {hardware.threads or 'all cores'}, trained on {', '.join(hardware.devices)}. "
+        "TensorFlow op determinism on: a seed gives the same figures again with the same devices and threads. "
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in first.versions.items()) + "."))

@@ -37,19 +37,20 @@ import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-dirs = {study.data.LABELS[Path(d).parent.name]: d for d in results_dirs}
-results = {dataset: {k: v for k, v in study.results.load_results(d).items() if k in specs} for dataset, d in dirs.items()}
+dirs = {Path(d).parent.name: d for d in results_dirs}
+results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
 results = {dataset: r for dataset, r in results.items() if r}
 names = list(results)
+labels = [study.data.LABELS[n] for n in names]
 
 # %% tags=["remove-input"]
 for r in results.values():
-    for dataset in {x["dataset"]["name"]: x["dataset"] for x in r.values()}.values():
+    for dataset in {x.dataset.name: x.dataset for x in r.values()}.values():
         display(Markdown(study.report.data_notice(dataset)))
 if len(names) < 2:
     display(Markdown("```{warning}\nOnly one dataset has results so far: run `nox -s execute` on both.\n```"))
 else:
-    display(Markdown(f"Compared here: {' and '.join(names)}."
+    display(Markdown(f"Compared here: {' and '.join(labels)}."
                      + (f" Also in this book but not compared here: {', '.join(not_compared)}." if not_compared else "")))
 
 # %% [markdown]
@@ -60,16 +61,15 @@ else:
 # %% tags=["remove-input", "full-width"]
 if len(names) >= 2:
     table = study.evidence.across_datasets(results)
-    display(table.astype(object).fillna("—"))
+    display(study.evidence.across_table(table))
 
 # %% tags=["remove-input"]
 if len(names) >= 2:
     display(study.plots.accuracy_across(table, names[0], names[1]))
     r = study.evidence.rank_correlation(table, names[0], names[1])
     display(Markdown(
-        f"Rank correlation of the {r['n']} models between {names[0]} and {names[1]} (scipy): Spearman's "
-        f"ρ = {r['spearman']:.2f} (p = {r['spearman_p']:.2g}), Kendall's τ = {r['kendall']:.2f} "
-        f"(p = {r['kendall_p']:.2g})."))
+        f"Rank correlation of the {r.n} models between {labels[0]} and {labels[1]} (scipy): Spearman's "
+        f"ρ = {r.spearman:.2f} (p = {r.spearman_p:.2g}), Kendall's τ = {r.kendall:.2f} (p = {r.kendall_p:.2g})."))
 
 # %% [markdown]
 # ## The seed report's claims on each dataset
@@ -79,6 +79,6 @@ if len(names) >= 2:
 
 # %% tags=["remove-input", "full-width"]
 if len(names) >= 2:
-    claims = {d: study.evidence.claims_table(specs, r, study.evidence.comparisons(r, dirs[d]))
-              for d, r in results.items()}
-    display(study.evidence.claims_across(claims))
+    verdicts = {d: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[d]))
+                for d, r in results.items()}
+    display(study.evidence.claims_across(verdicts))

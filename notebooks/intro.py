@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Convolutional networks on MNIST: an executable study
+# # Convolutional networks on MNIST and Fashion-MNIST: an executable study
 #
 # A student's report trained ten small Keras convolutional networks on MNIST, changing one thing at a
 # time: kernel size, number of filters, a second convolution and its order, batch size, epochs,
@@ -35,10 +35,10 @@ import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-results = [r for d in results_dirs for r in study.results.load_results(d).values()]
+results = [r for d in results_dirs for r in study.results.load_results(d, ids=specs).values()]
 
 # %% tags=["remove-input"]
-for dataset in {r["dataset"]["name"]: r["dataset"] for r in results}.values():
+for dataset in {r.dataset.name: r.dataset for r in results}.values():
     display(Markdown(study.report.data_notice(dataset)))
 
 # %% [markdown]

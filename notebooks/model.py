@@ -88,17 +88,17 @@ for seed in seeds:
     model = study.models.build(spec)
     fit = study.training.train(model, spec, data, epochs=1 if smoke else None)
     y_pred = study.training.predict(model, data.x_test)
-    runs.append(study.results.run_record(seed, fit, study.metrics.evaluate(data.y_test, y_pred, data.class_names)))
-    print(f"seed {seed}: test accuracy {runs[-1]['test']['accuracy']:.4f}, training {fit.seconds:.1f} s")
+    runs.append(study.results.run_record(spec.id, seed, fit, study.metrics.evaluate(data.y_test, y_pred, data.class_names)))
+    print(f"seed {seed}: test accuracy {runs[-1].test.accuracy:.4f}, training {fit.seconds:.1f} s")
 
 # %% tags=["hide-input"]
-display(study.plots.learning_curves([r["history"] for r in runs],
+display(study.plots.learning_curves([r.history for r in runs],
                                     f"{spec.id}: learning curves on {data.label}, {len(runs)} seed(s)"))
 
 # %% [markdown]
 # ## Test metrics
 #
-# Each seed's test accuracy, macro-averaged F1 and F1 of digit 1 alone (what the seed report printed),
+# Each seed's test accuracy, macro-averaged F1 and F1 of class 1 alone (what the seed report printed),
 # with their mean, standard deviation and 95 % confidence interval (Student's t over seeds).
 
 # %% tags=["hide-input"]
@@ -110,16 +110,15 @@ display(study.report.seed_runs(runs))
 
 # %% tags=["hide-input"]
 first = runs[0]
-y_first = first["test"]["predictions"]
-display(study.plots.confusion_heatmap(first["test"]["confusion_matrix"], data.class_names,
-                                      f"{spec.id}, seed {first['seed']}: confusion matrix on the {data.label} test set"))
+display(study.plots.confusion_heatmap(first.test.confusion_matrix, data.class_names,
+                                      f"{spec.id}, seed {first.seed}: confusion matrix on the {data.label} test set"))
 
 # %% tags=["hide-input"]
-display(study.report.per_class(first["test"]))
+display(study.report.per_class(first))
 
 # %% tags=["hide-input"]
-display(study.plots.misclassified_grid(data.x_test, data.y_test, y_first, data.class_names,
-                                       f"{spec.id}, seed {first['seed']}: misclassified test images"))
+display(study.plots.misclassified_grid(data.x_test, data.y_test, first.test.predictions, data.class_names,
+                                       f"{spec.id}, seed {first.seed}: misclassified test images"))
 
 # %% [markdown]
 # ## Seed reported vs reproduced
@@ -130,11 +129,10 @@ display(study.plots.misclassified_grid(data.x_test, data.y_test, y_first, data.c
 
 # %% tags=["hide-input"]
 record = study.results.model_record(spec, data, runs, param_count=model.count_params(), smoke=smoke,
-                                    total_seconds=time.perf_counter() - _start, inputs_hash=inputs_hash,
-                                    precision=precision)
-display(study.evidence.reproduction_table_of(
-    [study.evidence.reproduction_row(spec.id, spec.seed_report.accuracy, [r["test"]["accuracy"] for r in runs],
-                                     data.name)]))
+                                    total_seconds=time.perf_counter() - _start, hardware=study.training.hardware(),
+                                    inputs_hash=inputs_hash, precision=precision)
+display(study.evidence.reproduction_table(
+    [study.evidence.reproduction(spec.id, spec.seed_report.accuracy, [r.test.accuracy for r in runs], data.name)]))
 
 # %% [markdown]
 # The seed report's other figures beside this study's mean ± standard deviation over seeds. Its precision,
@@ -143,8 +141,8 @@ display(study.evidence.reproduction_table_of(
 
 # %% tags=["hide-input"]
 display(study.report.seed_vs_reproduced(record, runs))
-print(f"training {record['seconds']['train']:.1f} s over {len(runs)} seed(s), whole page {record['seconds']['total']:.1f} s; "
-      f"hardware: {record['hardware']}")
+print(f"training {record.seconds.train:.1f} s over {len(runs)} seed(s), whole page {record.seconds.total:.1f} s; "
+      f"hardware: {record.hardware}")
 
 # %% tags=["remove-cell"]
 if results_dir:

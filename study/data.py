@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from study.files import replacing
+from study.typed import Strict
+
 MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 FASHION_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -36,6 +39,8 @@ FASHION_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 DATASETS = ("mnist", "mnist-sample", "fashion-mnist")
+STUDY_DATASETS = ("mnist", "fashion-mnist")  # what the study runs on by default
+STAND_INS = {"mnist": "mnist-sample"}  # what a run asking for a dataset gets when it cannot be had
 LABELS = {"mnist": "MNIST", "mnist-sample": "MNIST sample (4,000/1,000)", "fashion-mnist": "Fashion-MNIST"}
 SMOKE_TRAIN, SMOKE_TEST = 600, 300
 
@@ -102,19 +107,35 @@ class Dataset:
         """Hash of the arrays actually used, so two runs can show they saw the same data."""
         return arrays_sha256(self.x_train, self.y_train, self.x_test, self.y_test)
 
-    def provenance(self) -> dict:
-        """The dataset entry of a result file."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "requested": self.requested or self.name,
-            "source": self.source,
-            "fallback_reason": self.fallback_reason,
-            "n_train": int(len(self.y_train)),
-            "n_test": int(len(self.y_test)),
-            "sha256": self.sha256,
-            "class_names": list(self.class_names),
-        }
+    def provenance(self) -> Provenance:
+        """What a result records of the data it was computed on."""
+        return Provenance(name=self.name, requested=self.requested or self.name, source=self.source,
+                          fallback_reason=self.fallback_reason, n_train=len(self.y_train), n_test=len(self.y_test),
+                          sha256=self.sha256, class_names=list(self.class_names))
+
+
+class Provenance(Strict):
+    """The data a result was computed on: the dataset used and the one asked for, the source (named by what it
+    is, never by a path), the sizes, the arrays' hash and the class names."""
+
+    name: str
+    requested: str
+    source: str
+    fallback_reason: str
+    n_train: int
+    n_test: int
+    sha256: str
+    class_names: list[str]
+
+    @property
+    def label(self) -> str:
+        """The dataset's name as pages print it."""
+        return LABELS[self.name]
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether other data than asked for were used."""
+        return self.name != self.requested
 
 
 def arrays_sha256(*arrays: np.ndarray) -> str:
@@ -282,17 +303,9 @@ def _keras_layout(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndar
 
 
 def _save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """np.savez to a temporary file beside `path`, renamed over it: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """np.savez through a temporary file renamed over `path`: never half-written."""
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

@@ -1,7 +1,8 @@
-"""The seed report's claims against this study's results, and what the seed's own numbers reveal."""
+"""The seed report's claims and accuracies against this study's results, and what the seed's own numbers reveal."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,92 +10,144 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from study import stats
-from study.results import load_runs, predictions
+from study.data import LABELS
+from study.results import ModelRecord, predictions, read_runs
 from study.spec import ModelSpec
+from study.stats import Comparison, Summary
+from study.typed import Strict
 
 TEST_ONES = 1135  # images of digit 1 in the MNIST test set
 SEED_DATASET = "mnist"  # the data the seed report's figures were computed on
 
 
-def reproduction_row(model_id: str, reported: float | None, accuracies: list[float], dataset: str) -> dict:
-    """The seed's test accuracy beside ours (mean, sd, min-max over seeds, the 95 % prediction interval for one
-    more run) and whether ours reproduce it; a verdict only on the seed's own dataset, with two or more seeds."""
-    acc = np.asarray(accuracies, dtype=float)
-    low, high = stats.prediction_interval(acc)
-    verdict = stats.reproduction(reported, acc) if dataset == SEED_DATASET else None
-    why = ("the seed ran on MNIST" if dataset != SEED_DATASET else "no figure in the seed report" if reported is None
-           else "needs two or more seeds")
-    return {
-        "model": model_id,
-        "seed reported": "—" if reported is None else f"{reported:.4f}",
-        "ours: mean": f"{acc.mean():.4f}",
-        "sd": "—" if len(acc) < 2 else f"{acc.std(ddof=1):.4f}",
-        "min–max": f"{acc.min():.4f}–{acc.max():.4f}",
-        "95 % prediction interval": "—" if np.isnan(low) else f"[{low:.4f}, {high:.4f}]",
-        "verdict": verdict or f"— ({why})",
-    }
+class Reproduction(Strict):
+    """The seed's test accuracy for a model beside ours over seeds, with the 95 % prediction interval for one
+    more run of ours and the verdict; `verdict` is None (and `why_not` says why) where none can be given."""
+
+    model: str
+    reported: float | None
+    ours: Summary
+    interval_low: float
+    interval_high: float
+    verdict: str | None
+    why_not: str
 
 
-def reproduction_table_of(rows: list[dict]) -> pd.DataFrame:
-    """`reproduction_row`s as a table, one row per model."""
-    columns = ["model", "seed reported", "ours: mean", "sd", "min–max", "95 % prediction interval", "verdict"]
-    return pd.DataFrame(rows, columns=columns).set_index("model")
+class ClaimVerdict(Strict):
+    """A conclusion of the seed report about model A against model B, the figures on both sides and the verdict."""
+
+    claim: str
+    model: str
+    baseline: str
+    seed_diff_pp: float | None
+    accuracy_a: float
+    accuracy_b: float
+    diff_pp: Summary
+    p_max: float
+    verdict: str
 
 
-def reproduction_table(specs: dict[str, ModelSpec], results: dict[str, dict], results_dir: str | Path) -> pd.DataFrame:
-    """`reproduction_row` for every model with results, read from its seeds' result files."""
-    return reproduction_table_of([
-        reproduction_row(rid, specs[rid].seed_report.accuracy,
-                         [run["test"]["accuracy"] for run in load_runs(results_dir, r)], r["dataset"]["name"])
-        for rid, r in results.items()])
+class RankCorrelation(Strict):
+    """Spearman's rho and Kendall's tau between the models' accuracies on two datasets, with their p-values."""
+
+    n: int
+    spearman: float
+    spearman_p: float
+    kendall: float
+    kendall_p: float
 
 
-def reproduction_count(table: pd.DataFrame) -> str:
+def reproduction(model_id: str, reported: float | None, accuracies: list[float], dataset: str) -> Reproduction:
+    """Whether our runs reproduce the seed's accuracy; judged only on the seed's own dataset, with two or more seeds."""
+    low, high = stats.prediction_interval(accuracies)
+    verdict = stats.reproduction(reported, accuracies) if dataset == SEED_DATASET else None
+    why_not = ("" if verdict else "the seed ran on MNIST" if dataset != SEED_DATASET
+               else "no figure in the seed report" if reported is None else "needs two or more seeds")
+    return Reproduction(model=model_id, reported=reported, ours=stats.mean_ci(accuracies), interval_low=low,
+                        interval_high=high, verdict=verdict, why_not=why_not)
+
+
+def reproductions(results: dict[str, ModelRecord], models_dir: str | Path) -> list[Reproduction]:
+    """`reproduction` for every model with results, from its seeds' result files."""
+    return [reproduction(rid, r.spec.seed_report.accuracy, [run.test.accuracy for run in read_runs(models_dir, r)],
+                         r.dataset.name) for rid, r in results.items()]
+
+
+def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
+    """Reproductions for display, one row per model."""
+    def four(value: float | None) -> str:
+        return "—" if value is None or math.isnan(value) else f"{value:.4f}"
+
+    return pd.DataFrame([{
+        "model": r.model, "seed reported": four(r.reported), "ours: mean": four(r.ours.mean), "sd": four(r.ours.sd),
+        "min–max": f"{r.ours.min:.4f}–{r.ours.max:.4f}",
+        "95 % prediction interval": "—" if math.isnan(r.interval_low) else f"[{r.interval_low:.4f}, {r.interval_high:.4f}]",
+        "verdict": r.verdict or f"— ({r.why_not})",
+    } for r in rows]).set_index("model")
+
+
+def reproduction_count(rows: list[Reproduction]) -> str:
     """One sentence: how many of the seed's accuracies our runs reproduce, or why none was judged."""
-    judged = table[~table["verdict"].str.startswith("—")]
-    if not len(judged):
-        return ("The seed's accuracies were not judged here: " + table["verdict"].iloc[0].strip("— ()") + "."
-                if len(table) else "No results yet.")
-    return (f"**{int((judged['verdict'] == stats.REPRODUCED).sum())} of {len(judged)}** of the seed report's test accuracies are "
-            f"reproduced: they lie inside the 95 % prediction interval for one more run of ours.")
+    judged = [r for r in rows if r.verdict]
+    if not judged:
+        return f"The seed's accuracies were not judged here: {rows[0].why_not}." if rows else "No results yet."
+    hits = sum(r.verdict == stats.REPRODUCED for r in judged)
+    return (f"**{hits} of {len(judged)}** of the seed report's test accuracies are reproduced: they lie inside the "
+            f"95 % prediction interval for one more run of ours.")
 
 
-def comparisons(results: dict[str, dict], results_dir: str | Path) -> dict[str, dict]:
+def comparisons(results: dict[str, ModelRecord], models_dir: str | Path) -> dict[str, Comparison]:
     """Each model that has a `compare_with` against that model, on the same test set, by model id."""
     out = {}
     for rid, r in results.items():
-        base = results.get(r["compare_with"] or "")
-        if base is None or base["dataset"]["sha256"] != r["dataset"]["sha256"]:
+        base = results.get(r.compare_with or "")
+        if base is None or base.dataset.sha256 != r.dataset.sha256:
             continue
-        y_true = np.asarray(r["test_labels"])
-        out[rid] = stats.paired_comparison(predictions(load_runs(results_dir, r)),
-                                           predictions(load_runs(results_dir, base)), y_true)
+        out[rid] = stats.paired_comparison(predictions(read_runs(models_dir, r)),
+                                           predictions(read_runs(models_dir, base)), np.asarray(r.test_labels))
     return out
 
 
-def claims_table(specs: dict[str, ModelSpec], results: dict[str, dict], compared: dict[str, dict]) -> pd.DataFrame:
-    """One row per claim of the seed report: its figures, this study's, and the verdict computed from them."""
-    rows = []
+def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord],
+                   compared: dict[str, Comparison]) -> list[ClaimVerdict]:
+    """One verdict per claim of the seed report that can be tested on these results."""
+    verdicts = []
     for spec in specs.values():
         if spec.seed_claim is None or spec.id not in compared:
             continue
         base = specs[spec.compare_with]
         c = compared[spec.id]
-        sign = 1 if spec.seed_claim.direction == "better" else -1
         seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
-        d = c["diff_pp"]
-        rows.append({
-            "claim (seed report)": spec.seed_claim.text,
-            "A vs B": f"{spec.id} vs {base.id}",
-            "seed: A − B": f"{100 * (seed_a - seed_b):+.2f} pp" if seed_a and seed_b else "—",
-            "ours: A, B": f"{results[spec.id]['summary']['accuracy']['mean']:.4f}, "
-                          f"{results[base.id]['summary']['accuracy']['mean']:.4f}",
-            "ours: A − B": f"{d['mean']:+.2f} pp",
-            "95 % CI": "—" if np.isnan(d["low"]) else f"[{d['low']:+.2f}, {d['high']:+.2f}] pp",
-            "McNemar p (largest)": f"{c['p_max']:.2g}",
-            "verdict": stats.verdict(sign, c),
-        })
-    return pd.DataFrame(rows)
+        verdicts.append(ClaimVerdict(
+            claim=spec.seed_claim.text, model=spec.id, baseline=base.id,
+            seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
+            accuracy_a=results[spec.id].summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean,
+            diff_pp=c.diff_pp, p_max=c.p_max,
+            verdict=stats.verdict(1 if spec.seed_claim.direction == "better" else -1, c)))
+    return verdicts
+
+
+def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
+    """Claim verdicts for display: the seed's figures, this study's, and the verdict."""
+    return pd.DataFrame([{
+        "claim (seed report)": v.claim,
+        "A vs B": f"{v.model} vs {v.baseline}",
+        "seed: A − B": "—" if v.seed_diff_pp is None else f"{v.seed_diff_pp:+.2f} pp",
+        "ours: A, B": f"{v.accuracy_a:.4f}, {v.accuracy_b:.4f}",
+        "ours: A − B": f"{v.diff_pp.mean:+.2f} pp",
+        "95 % CI": "—" if math.isnan(v.diff_pp.low) else f"[{v.diff_pp.low:+.2f}, {v.diff_pp.high:+.2f}] pp",
+        "McNemar p (largest)": f"{v.p_max:.2g}",
+        "verdict": v.verdict,
+    } for v in verdicts])
+
+
+def claims_across(verdicts: dict[str, list[ClaimVerdict]]) -> pd.DataFrame:
+    """The verdict on every seed-report claim per dataset (columns: dataset labels), and on which it holds."""
+    frame = pd.DataFrame({LABELS[dataset]: {v.claim: v.verdict for v in vs} for dataset, vs in verdicts.items()})
+    supported = frame.eq(stats.SUPPORTED)
+    frame["holds on"] = ["all" if row.all() else "none" if not row.any() else ", ".join(c for c, ok in row.items() if ok)
+                         for _, row in supported.iterrows()]
+    return frame.rename_axis("claim (seed report)")
 
 
 def digit_one_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -135,30 +188,29 @@ def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def across_datasets(results_by_dataset: dict[str, dict[str, dict]]) -> pd.DataFrame:
-    """Each model's mean test accuracy, 95 % interval and rank (1 = best) on every dataset, one row per model."""
-    frames = []
+def across_datasets(results_by_dataset: dict[str, dict[str, ModelRecord]]) -> pd.DataFrame:
+    """Each model's mean test accuracy, 95 % interval and rank (1 = best) on every dataset: one row per model
+    present on all of them, columns (dataset, field) with fields accuracy, ci_low, ci_high, rank."""
+    frames = {}
     for dataset, results in results_by_dataset.items():
-        table = pd.DataFrame({rid: {"accuracy": r["summary"]["accuracy"]["mean"], "CI low": r["summary"]["accuracy"]["low"],
-                                    "CI high": r["summary"]["accuracy"]["high"]} for rid, r in results.items()}).T
+        table = pd.DataFrame({rid: {"accuracy": r.summary.accuracy.mean, "ci_low": r.summary.accuracy.low,
+                                    "ci_high": r.summary.accuracy.high} for rid, r in results.items()}).T
         table["rank"] = table["accuracy"].rank(ascending=False, method="min").astype(int)
-        frames.append(table.add_prefix(f"{dataset}: "))
-    return pd.concat(frames, axis=1, join="inner").round(4)
+        frames[dataset] = table
+    return pd.concat(frames, axis=1, join="inner")
 
 
-def rank_correlation(table: pd.DataFrame, a: str, b: str) -> dict:
+def across_table(table: pd.DataFrame) -> pd.DataFrame:
+    """`across_datasets` for display: "<dataset label>: <figure>" columns, four decimals."""
+    names = {"accuracy": "accuracy", "ci_low": "CI low", "ci_high": "CI high", "rank": "rank"}
+    shown = table.copy()
+    shown.columns = [f"{LABELS[d]}: {names[f]}" for d, f in table.columns]
+    return shown.round(4).astype(object).fillna("—")
+
+
+def rank_correlation(table: pd.DataFrame, a: str, b: str) -> RankCorrelation:
     """Spearman's rho and Kendall's tau (scipy) between the models' accuracies on datasets a and b."""
-    x, y = table[f"{a}: accuracy"], table[f"{b}: accuracy"]
+    x, y = table[(a, "accuracy")], table[(b, "accuracy")]
     rho, tau = scipy_stats.spearmanr(x, y), scipy_stats.kendalltau(x, y)
-    return {"n": int(len(x)), "spearman": float(rho.statistic), "spearman_p": float(rho.pvalue),
-            "kendall": float(tau.statistic), "kendall_p": float(tau.pvalue)}
-
-
-def claims_across(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The verdict on every seed-report claim per dataset, and on which datasets it holds (is supported)."""
-    columns = {dataset: table.set_index("claim (seed report)")["verdict"] for dataset, table in claims.items()}
-    frame = pd.DataFrame(columns)
-    supported = frame.eq(stats.SUPPORTED)
-    frame["holds on"] = ["all" if row.all() else "none" if not row.any() else ", ".join(c for c, ok in row.items() if ok)
-                         for _, row in supported.iterrows()]
-    return frame
+    return RankCorrelation(n=len(x), spearman=float(rho.statistic), spearman_p=float(rho.pvalue),
+                           kendall=float(tau.statistic), kendall_p=float(tau.pvalue))

@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from study.data import LABELS
+from study.stats import Comparison
+
 sns.set_theme(style="whitegrid", context="notebook")
 
 
@@ -63,16 +66,16 @@ def misclassified_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return fig
 
 
-def effect_by_factor(table: pd.DataFrame, compared: dict[str, dict]) -> plt.Figure:
+def effect_by_factor(table: pd.DataFrame, compared: dict[str, Comparison]) -> plt.Figure:
     """Accuracy change of each model against the one it is compared with: ours with its interval, and the seed's."""
-    rows = [(f"{m} vs {table.loc[m, 'compare_with']}\n({table.loc[m, 'factor']})", c["diff_pp"],
-             100 * (table.loc[m, "seed accuracy"] - table.loc[table.loc[m, "compare_with"], "seed accuracy"]))
+    rows = [(f"{m} vs {table.loc[m, 'compare_with']}\n({table.loc[m, 'factor']})", c.diff_pp,
+             100 * (table.loc[m, "seed_accuracy"] - table.loc[table.loc[m, "compare_with"], "seed_accuracy"]))
             for m, c in compared.items()]
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(rows), 2) + 1.5))
     y = np.arange(len(rows))
     for i, (label, d, seed) in enumerate(rows):
-        err = None if np.isnan(d["low"]) else [[d["mean"] - d["low"]], [d["high"] - d["mean"]]]
-        ax.errorbar(d["mean"], i, xerr=err, fmt="o", color="C0", capsize=4, label="this study (95 % CI)" if i == 0 else None)
+        err = None if np.isnan(d.low) else [[d.mean - d.low], [d.high - d.mean]]
+        ax.errorbar(d.mean, i, xerr=err, fmt="o", color="C0", capsize=4, label="this study (95 % CI)" if i == 0 else None)
         ax.plot(seed, i, "D", color="C3", label="seed report (MNIST, one run)" if i == 0 else None)
     ax.set_yticks(y, [r[0] for r in rows])
     ax.invert_yaxis()
@@ -90,10 +93,10 @@ def forest(table: pd.DataFrame) -> plt.Figure:
     """Every model's mean test accuracy with its 95 % interval over seeds, and the seed report's figure."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))
-    err = np.array([table["accuracy"] - table["CI low"], table["CI high"] - table["accuracy"]])
+    err = np.array([table["accuracy"] - table["ci_low"], table["ci_high"] - table["accuracy"]])
     ax.errorbar(table["accuracy"], y, xerr=None if np.isnan(err).all() else err, fmt="o", capsize=4,
                 color="C0", label="this study: mean, 95 % CI over seeds")
-    ax.plot(table["seed accuracy"], y, "D", color="C3", label="seed report (MNIST, one run)")
+    ax.plot(table["seed_accuracy"], y, "D", color="C3", label="seed report (MNIST, one run)")
     ax.set_yticks(y, [f"{m}: {f}" for m, f in zip(table.index, table["factor"])])
     ax.invert_yaxis()
     ax.set(xlabel="test accuracy", title="Test accuracy of every model")
@@ -120,18 +123,19 @@ def accuracy_against(table: pd.DataFrame, column: str, xlabel: str, title: str, 
 
 
 def accuracy_across(table: pd.DataFrame, a: str, b: str) -> plt.Figure:
-    """Every model's accuracy on dataset a against dataset b, with the 95 % intervals, labelled by id."""
+    """Every model's accuracy on dataset a against dataset b (`evidence.across_datasets`), with the 95 % intervals,
+    labelled by id."""
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     for model, row in table.iterrows():
-        xerr = [[row[f"{a}: accuracy"] - row[f"{a}: CI low"]], [row[f"{a}: CI high"] - row[f"{a}: accuracy"]]]
-        yerr = [[row[f"{b}: accuracy"] - row[f"{b}: CI low"]], [row[f"{b}: CI high"] - row[f"{b}: accuracy"]]]
-        ax.errorbar(row[f"{a}: accuracy"], row[f"{b}: accuracy"],
+        xerr = [[row[(a, "accuracy")] - row[(a, "ci_low")]], [row[(a, "ci_high")] - row[(a, "accuracy")]]]
+        yerr = [[row[(b, "accuracy")] - row[(b, "ci_low")]], [row[(b, "ci_high")] - row[(b, "accuracy")]]]
+        ax.errorbar(row[(a, "accuracy")], row[(b, "accuracy")],
                     xerr=None if np.isnan(xerr).any() else xerr, yerr=None if np.isnan(yerr).any() else yerr,
                     fmt="o", capsize=3, color="C0")
-        ax.annotate(model.replace("model_", "M"), (row[f"{a}: accuracy"], row[f"{b}: accuracy"]),
+        ax.annotate(model.replace("model_", "M"), (row[(a, "accuracy")], row[(b, "accuracy")]),
                     textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.set(xlabel=f"test accuracy on {a}", ylabel=f"test accuracy on {b}",
-           title=f"Each model on {a} and {b} (mean over seeds, 95 % CI)")
+    ax.set(xlabel=f"test accuracy on {LABELS[a]}", ylabel=f"test accuracy on {LABELS[b]}",
+           title=f"Each model on {LABELS[a]} and {LABELS[b]} (mean over seeds, 95 % CI)")
     fig.tight_layout()
     plt.close(fig)
     return fig

@@ -1,12 +1,13 @@
-"""Tables and notices that the report's pages display."""
+"""Tables and notices that the report's pages display (display labels live here, never in the data)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from study.data import LABELS
+from study.data import LABELS, Provenance
+from study.results import SUMMARY_COLUMNS, ModelRecord, RunRecord
 from study.spec import ModelSpec
-from study.stats import mean_ci
+from study.stats import Summary, mean_ci
 
 
 def configurations(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -35,61 +36,69 @@ def layer_totals(table: pd.DataFrame) -> str:
     return f"Total params: {total:,} (all trainable)"
 
 
-def _mean_sd(summary: dict) -> str:
-    return f"{summary['mean']:.4f}" if summary["n"] < 2 else f"{summary['mean']:.4f} ± {summary['sd']:.4f}"
+def mean_sd(summary: Summary) -> str:
+    """`mean ± sd` with four decimals (the mean alone for one value)."""
+    return f"{summary.mean:.4f}" if summary.n < 2 else f"{summary.mean:.4f} ± {summary.sd:.4f}"
 
 
-def seed_vs_reproduced(record: dict, runs: list[dict]) -> pd.DataFrame:
-    """The seed's figures beside this study's (mean ± sd over seeds); precision/recall/F1 as the seed computed them and macro."""
-    seed, summ = record["spec"]["seed_report"], record["summary"]
-    first = mean_ci([r["history"]["accuracy"][0] for r in runs])
-    last = mean_ci([r["history"]["accuracy"][-1] for r in runs])
-    macro = {k: mean_ci([r["test"]["macro"][k] for r in runs]) for k in ("precision", "recall", "f1")}
-    positive = record["positive_class"]
+def seed_vs_reproduced(record: ModelRecord, runs: list[RunRecord]) -> pd.DataFrame:
+    """The seed's figures beside this study's (mean ± sd over seeds); precision/recall/F1 as the seed computed
+    them (class 1 as the positive class) and macro-averaged."""
+    seed, summ, positive = record.spec.seed_report, record.summary, record.positive_class
+    first = mean_ci([r.history["accuracy"][0] for r in runs])
+    last = mean_ci([r.history["accuracy"][-1] for r in runs])
+    macro = {k: mean_ci([getattr(r.test.macro, k) for r in runs]) for k in ("precision", "recall", "f1")}
     rows = [
-        ("test accuracy", seed.get("accuracy"), _mean_sd(summ["accuracy"])),
-        (f"precision, {positive} as positive class", seed.get("precision"), _mean_sd(summ["positive_precision"])),
-        (f"recall, {positive} as positive class", seed.get("recall"), _mean_sd(summ["positive_recall"])),
-        (f"F1, {positive} as positive class", seed.get("f1"), _mean_sd(summ["positive_f1"])),
-        ("precision, macro average", None, _mean_sd(macro["precision"])),
-        ("recall, macro average", None, _mean_sd(macro["recall"])),
-        ("F1, macro average", None, _mean_sd(macro["f1"])),
-        ("training accuracy, first epoch", seed.get("train_accuracy_first"), _mean_sd(first)),
-        ("training accuracy, last epoch", seed.get("train_accuracy_last"), _mean_sd(last)),
-        ("parameters", seed.get("params"), record["param_count"]),
+        ("test accuracy", seed.accuracy, mean_sd(summ.accuracy)),
+        (f"precision, {positive} as positive class", seed.precision, mean_sd(summ.positive_precision)),
+        (f"recall, {positive} as positive class", seed.recall, mean_sd(summ.positive_recall)),
+        (f"F1, {positive} as positive class", seed.f1, mean_sd(summ.positive_f1)),
+        ("precision, macro average", None, mean_sd(macro["precision"])),
+        ("recall, macro average", None, mean_sd(macro["recall"])),
+        ("F1, macro average", None, mean_sd(macro["f1"])),
+        ("training accuracy, first epoch", seed.train_accuracy_first, mean_sd(first)),
+        ("training accuracy, last epoch", seed.train_accuracy_last, mean_sd(last)),
+        ("parameters", seed.params, record.param_count),
     ]
-    dataset = LABELS[record["dataset"]["name"]]
     seed_column = "seed reported (MNIST)" if positive == "digit 1" else "seed reported (MNIST, digit 1)"
-    frame = pd.DataFrame(rows, columns=["figure", seed_column, f"reproduced on {dataset} ({len(runs)} seeds)"])
+    frame = pd.DataFrame(rows, columns=["figure", seed_column,
+                                        f"reproduced on {record.dataset.label} ({len(runs)} seeds)"])
     return frame.set_index("figure").astype(object).fillna("—")
 
 
-def seed_runs(runs: list[dict]) -> pd.DataFrame:
+def seed_runs(runs: list[RunRecord]) -> pd.DataFrame:
     """Each seed's test figures and training time, then their mean ± sd and 95 % confidence interval."""
-    frame = pd.DataFrame([{"seed": r["seed"], "accuracy": r["test"]["accuracy"], "macro F1": r["test"]["macro"]["f1"],
-                           f"F1, {r['test']['positive_class']['name']}": r["test"]["positive_class"]["f1"],
-                           "train s": r["seconds"]["train"]}
+    positive = runs[0].test.positive_class.name
+    frame = pd.DataFrame([{"seed": r.seed, "accuracy": r.test.accuracy, "macro F1": r.test.macro.f1,
+                           f"F1, {positive}": r.test.positive_class.f1, "train s": r.seconds.train}
                           for r in runs]).set_index("seed")
     summaries = {col: mean_ci(frame[col]) for col in frame.columns}
     extra = pd.DataFrame({
-        "mean ± sd": {c: _mean_sd(v) for c, v in summaries.items()},
-        "95 % CI": {c: "—" if v["n"] < 2 else f"[{v['low']:.4f}, {v['high']:.4f}]" for c, v in summaries.items()},
+        "mean ± sd": {c: mean_sd(v) for c, v in summaries.items()},
+        "95 % CI": {c: "—" if v.n < 2 else f"[{v.low:.4f}, {v.high:.4f}]" for c, v in summaries.items()},
     }).T
     return pd.concat([frame.round(4).astype(object), extra])
 
 
-def per_class(test: dict) -> pd.DataFrame:
-    """scikit-learn's per-class precision, recall, F1 and support, from `metrics.evaluate`."""
-    return pd.DataFrame(test["per_class"]).set_index("name").drop(columns="class").round(4)
+def per_class(run: RunRecord) -> pd.DataFrame:
+    """scikit-learn's per-class precision, recall, F1 and support of one run."""
+    return (pd.DataFrame([c.model_dump() for c in run.test.per_class]).set_index("name").drop(columns="label")
+            .round(4))
 
 
-def data_notice(dataset: dict) -> str:
+def summary_table(table: pd.DataFrame, positive_class: str) -> pd.DataFrame:
+    """`study.results.summary` for display: labelled columns, dashes for what is missing."""
+    labels = {k: v.format(positive=positive_class) for k, v in SUMMARY_COLUMNS.items()}
+    return table.rename(columns=labels).astype(object).fillna("—")
+
+
+def data_notice(dataset: Provenance) -> str:
     """A MyST admonition naming the data a page was computed on, its source and the arrays' hash; a warning when
     it is not what was asked for."""
-    text = (f"Computed on **{LABELS[dataset['name']]}**: {dataset['n_train']:,} training and {dataset['n_test']:,} "
-            f"test images, from {dataset['source']}; SHA-256 of the arrays `{dataset['sha256']}`.")
-    if dataset["name"] != dataset["requested"]:
-        return (f"```{{warning}}\nThis page was asked to use **{LABELS[dataset['requested']]}**, which could not be "
-                f"had ({dataset['fallback_reason']}). {text} Figures on small data are noisier and are not "
+    text = (f"Computed on **{dataset.label}**: {dataset.n_train:,} training and {dataset.n_test:,} "
+            f"test images, from {dataset.source}; SHA-256 of the arrays `{dataset.sha256}`.")
+    if dataset.fell_back:
+        return (f"```{{warning}}\nThis page was asked to use **{LABELS[dataset.requested]}**, which could not be "
+                f"had ({dataset.fallback_reason}). {text} Figures on small data are noisier and are not "
                 f"comparable with the seed report's.\n```")
     return f"```{{note}}\n{text}\n```"

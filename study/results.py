@@ -1,27 +1,93 @@
-"""Result files, written atomically: one per run (`book/<dataset>/models/<id>/seed_<k>.json`, with its test
-predictions) and one per model (`book/<dataset>/models/<id>.json`, with the seeds' summary); read back as tables."""
+"""Result records, typed: one per run (`<dataset>/models/<id>/seed_<k>.json`, with its test predictions) and one
+per model (`<dataset>/models/<id>.json`, with the seeds' summary); written atomically and read back here only."""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from study.data import Dataset
+from study.data import Dataset, Provenance
 from study.files import write_atomic
-from study.metrics import positive_class_name
+from study.metrics import Evaluation, positive_class_name
 from study.spec import ModelSpec
-from study.stats import mean_ci
-from study.training import Fit
+from study.stats import Summary, mean_ci
+from study.typed import Strict
 
-PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "papermill", "mlxtend")
-SUMMARISED = {"accuracy": ("accuracy",), "macro_f1": ("macro", "f1"), "positive_f1": ("positive_class", "f1"),
-              "positive_precision": ("positive_class", "precision"), "positive_recall": ("positive_class", "recall")}
+if TYPE_CHECKING:
+    from study.training import Fit
+
+PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "mlxtend")
+
+
+class RunSeconds(Strict):
+    """Wall time of a run's training."""
+
+    train: float
+
+
+class RunRecord(Strict):
+    """One training run: its model, seed, per-epoch history, test metrics (with predictions) and training time."""
+
+    id: str
+    seed: int
+    history: dict[str, list[float]]
+    test: Evaluation
+    seconds: RunSeconds
+
+
+class Summaries(Strict):
+    """Each test figure over the seeds."""
+
+    accuracy: Summary
+    macro_f1: Summary
+    positive_f1: Summary
+    positive_precision: Summary
+    positive_recall: Summary
+
+
+class Hardware(Strict):
+    """The machine a model ran on: processor, cores, TensorFlow's threads per op and the devices it trained on."""
+
+    machine: str
+    processor: str
+    cpu_count: int
+    threads: int | None
+    devices: list[str]
+
+
+class ModelSeconds(Strict):
+    """Wall time of a model's training over all seeds, and of its whole page."""
+
+    train: float
+    total: float
+
+
+class ModelRecord(Strict):
+    """A model over all its seeds: what it is, the data, the summary of every figure and where its runs are."""
+
+    id: str
+    title: str
+    factor: str
+    compare_with: str | None
+    spec: ModelSpec
+    param_count: int
+    seeds: list[int]
+    runs: list[str]
+    summary: Summaries
+    positive_class: str
+    dataset: Provenance
+    test_labels: list[int]
+    smoke: bool
+    inputs_hash: str | None
+    precision: str
+    versions: dict[str, str]
+    hardware: Hardware
+    seconds: ModelSeconds
 
 
 def versions() -> dict[str, str]:
@@ -30,106 +96,84 @@ def versions() -> dict[str, str]:
             **{p: version(p) for p in PACKAGES}}
 
 
-def hardware() -> dict:
-    """The machine a run used: processor, cores, TensorFlow's threads per op and the devices it trained on.
-
-    Results are bitwise repeatable for the same seed, devices and thread count (`-j` changes the threads).
-    """
-    from study.backend import tf
-
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "tf_threads": tf.config.threading.get_intra_op_parallelism_threads() or
-            "default (all cores)", "devices": gpus or ["CPU"]}
+def run_record(spec_id: str, seed: int, fit: Fit, test: Evaluation) -> RunRecord:
+    """One training run as a record."""
+    return RunRecord(id=spec_id, seed=seed, history=fit.history, test=test, seconds=RunSeconds(train=round(fit.seconds, 3)))
 
 
-def run_record(seed: int, fit: Fit, test: dict) -> dict:
-    """One training run: its seed, per-epoch history, test metrics (with predictions) and training time."""
-    return {"seed": seed, "history": fit.history, "test": test, "seconds": {"train": round(fit.seconds, 3)}}
+def model_record(spec: ModelSpec, data: Dataset, runs: list[RunRecord], *, param_count: int, smoke: bool,
+                 total_seconds: float, hardware: Hardware, inputs_hash: str | None = None,
+                 precision: str = "float32") -> ModelRecord:
+    """A model over all its seeds: what it is, the data, the summary of every figure, and where the runs are."""
+    tests = [r.test for r in runs]
+    return ModelRecord(
+        id=spec.id, title=spec.title, factor=spec.factor, compare_with=spec.compare_with, spec=spec,
+        param_count=int(param_count), seeds=[r.seed for r in runs], runs=[run_path(spec.id, r.seed) for r in runs],
+        summary=Summaries(
+            accuracy=mean_ci([t.accuracy for t in tests]),
+            macro_f1=mean_ci([t.macro.f1 for t in tests]),
+            positive_f1=mean_ci([t.positive_class.f1 for t in tests]),
+            positive_precision=mean_ci([t.positive_class.precision for t in tests]),
+            positive_recall=mean_ci([t.positive_class.recall for t in tests]),
+        ),
+        positive_class=positive_class_name(data.class_names), dataset=data.provenance(),
+        test_labels=[int(y) for y in data.y_test], smoke=smoke, inputs_hash=inputs_hash, precision=precision,
+        versions=versions(), hardware=hardware,
+        seconds=ModelSeconds(train=round(sum(r.seconds.train for r in runs), 3), total=round(total_seconds, 3)),
+    )
 
 
-def _metric(test: dict, path: tuple[str, ...]) -> float:
-    for key in path:
-        test = test[key]
-    return test
+def run_path(spec_id: str, seed: int) -> str:
+    """Where a run's file lies, relative to its model's folder."""
+    return f"{spec_id}/seed_{seed}.json"
 
 
-def model_record(spec: ModelSpec, data: Dataset, runs: list[dict], *, param_count: int, smoke: bool,
-                 total_seconds: float, inputs_hash: str | None = None, precision: str = "float32") -> dict:
-    """A model over all its seeds: what it is, the data, the summary of every metric, and where the runs are."""
-    return {
-        "id": spec.id,
-        "title": spec.title,
-        "factor": spec.factor,
-        "compare_with": spec.compare_with,
-        "spec": spec.model_dump(mode="json"),
-        "param_count": int(param_count),
-        "seeds": [r["seed"] for r in runs],
-        "runs": [f"{spec.id}/seed_{r['seed']}.json" for r in runs],
-        "summary": {name: mean_ci([_metric(r["test"], path) for r in runs]) for name, path in SUMMARISED.items()},
-        "positive_class": positive_class_name(data.class_names),
-        "dataset": data.provenance(),
-        "test_labels": [int(y) for y in data.y_test],
-        "smoke": smoke,
-        "inputs_hash": inputs_hash,
-        "precision": precision,
-        "versions": versions(),
-        "hardware": hardware(),
-        "seconds": {"train": round(sum(r["seconds"]["train"] for r in runs), 3), "total": round(total_seconds, 3)},
-    }
-
-
-def write_json(path: str | Path, payload: dict) -> Path:
-    """Write JSON to a temporary file beside `path`, then rename it over `path`: never half-written."""
-    return write_atomic(path, json.dumps(payload, indent=1))
-
-
-def write_model(models_dir: str | Path, record: dict, runs: list[dict]) -> Path:
+def write_model(models_dir: str | Path, record: ModelRecord, runs: list[RunRecord]) -> Path:
     """Write every run's file, then the model's file (last, so its presence means the runs are there)."""
     models_dir = Path(models_dir)
-    for name, run in zip(record["runs"], runs):
-        write_json(models_dir / name, {"id": record["id"], **run})
-    return write_json(models_dir / f"{record['id']}.json", record)
+    for name, run in zip(record.runs, runs):
+        write_atomic(models_dir / name, run.model_dump_json(indent=1))
+    return write_atomic(models_dir / f"{record.id}.json", record.model_dump_json(indent=1))
 
 
-def load_results(results_dir: str | Path) -> dict[str, dict]:
-    """Every model file `<id>.json` in a folder, by id, in file-name order."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
+def read_model(path: str | Path) -> ModelRecord:
+    """One model file."""
+    return ModelRecord.model_validate_json(Path(path).read_bytes())
 
 
-def load_runs(results_dir: str | Path, record: dict) -> list[dict]:
+def read_runs(models_dir: str | Path, record: ModelRecord) -> list[RunRecord]:
     """The run files a model file lists."""
-    return [json.loads((Path(results_dir) / name).read_text()) for name in record["runs"]]
+    return [RunRecord.model_validate_json((Path(models_dir) / name).read_bytes()) for name in record.runs]
 
 
-def predictions(runs: list[dict]) -> dict[int, np.ndarray]:
+def load_results(models_dir: str | Path, ids=None) -> dict[str, ModelRecord]:
+    """The model files `<id>.json` in a folder, by id in file-name order; only those of `ids` when given."""
+    paths = sorted(Path(models_dir).glob("*.json"))
+    return {p.stem: read_model(p) for p in paths if ids is None or p.stem in ids}
+
+
+def predictions(runs: list[RunRecord]) -> dict[int, np.ndarray]:
     """Each run's test predictions, by seed."""
-    return {r["seed"]: np.asarray(r["test"]["predictions"]) for r in runs}
+    return {r.seed: np.asarray(r.test.predictions) for r in runs}
 
 
-def summary(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: mean test accuracy over seeds with its interval, beside the seed report's figure."""
-    rows = []
-    positive = next((r["positive_class"] for r in results.values()), "class 1")
-    for rid, r in results.items():
-        acc = r["summary"]["accuracy"]
-        rows.append({
-            "model": rid,
-            "title": r["title"],
-            "factor": r["factor"],
-            "compare_with": r["compare_with"],
-            "params": r["param_count"],
-            "seeds": acc["n"],
-            "accuracy": acc["mean"],
-            "sd": acc["sd"],
-            "CI low": acc["low"],
-            "CI high": acc["high"],
-            "seed accuracy": r["spec"]["seed_report"].get("accuracy"),
-            "macro F1": r["summary"]["macro_f1"]["mean"],
-            f"F1, {positive}": r["summary"]["positive_f1"]["mean"],
-            "seed F1 (digit 1)": r["spec"]["seed_report"].get("f1"),
-            "train s": r["seconds"]["train"] / max(acc["n"], 1),
-        })
-    columns = ["model", "title", "factor", "compare_with", "params", "seeds", "accuracy", "sd", "CI low", "CI high",
-               "seed accuracy", "macro F1", f"F1, {positive}", "seed F1 (digit 1)", "train s"]
-    return pd.DataFrame(rows, columns=columns).set_index("model").round(4)
+SUMMARY_COLUMNS = {
+    "title": "title", "factor": "factor", "compare_with": "compared with", "params": "params", "seeds": "seeds",
+    "accuracy": "accuracy", "sd": "sd", "ci_low": "CI low", "ci_high": "CI high", "seed_accuracy": "seed accuracy",
+    "macro_f1": "macro F1", "positive_f1": "F1, {positive}", "seed_f1": "seed F1 (digit 1)",
+    "train_seconds": "train s per seed",
+}
+
+
+def summary(results: dict[str, ModelRecord]) -> pd.DataFrame:
+    """One row per model, indexed by id, columns named as SUMMARY_COLUMNS' keys: mean test accuracy over seeds
+    with its interval, beside the seed report's figure, macro and positive-class F1, training time per seed."""
+    rows = [{
+        "model": rid, "title": r.title, "factor": r.factor, "compare_with": r.compare_with, "params": r.param_count,
+        "seeds": r.summary.accuracy.n, "accuracy": r.summary.accuracy.mean, "sd": r.summary.accuracy.sd,
+        "ci_low": r.summary.accuracy.low, "ci_high": r.summary.accuracy.high,
+        "seed_accuracy": r.spec.seed_report.accuracy, "macro_f1": r.summary.macro_f1.mean,
+        "positive_f1": r.summary.positive_f1.mean, "seed_f1": r.spec.seed_report.f1,
+        "train_seconds": r.seconds.train / max(r.summary.accuracy.n, 1),
+    } for rid, r in results.items()]
+    return pd.DataFrame(rows, columns=["model", *SUMMARY_COLUMNS]).set_index("model")

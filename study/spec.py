@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+from study.typed import Strict
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "params"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ConvLayer(_Strict):
+class ConvLayer(Strict):
     """One Conv2D layer; every conv layer is followed by a max-pooling layer."""
 
     filters: int = Field(gt=0)
@@ -24,7 +22,7 @@ class ConvLayer(_Strict):
     activation: Literal["relu", "sigmoid", "tanh", "elu", "selu", "gelu"] = "relu"
 
 
-class Training(_Strict):
+class Training(Strict):
     """How the model is fitted."""
 
     optimizer: Literal["adam"] = "adam"
@@ -34,7 +32,7 @@ class Training(_Strict):
     validation_split: float = Field(default=0.1, ge=0, lt=1)
 
 
-class SeedReport(_Strict):
+class SeedReport(Strict):
     """The figures the seed report printed for this model, as printed (None where it printed none)."""
 
     accuracy: float | None = None
@@ -47,14 +45,14 @@ class SeedReport(_Strict):
     conclusion_table_accuracy: float | None = None
 
 
-class SeedClaim(_Strict):
+class SeedClaim(Strict):
     """A conclusion the seed report drew about this model against `compare_with`, in its own words."""
 
     text: str
     direction: Literal["better", "worse"] = Field(description="this model against the one it is compared with")
 
 
-class ModelSpec(_Strict):
+class ModelSpec(Strict):
     """One experiment: the architecture, its training and what the seed report said about it."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$", description="the parameter file's name without .yaml")

@@ -7,22 +7,58 @@ import math
 import numpy as np
 from scipy import stats
 
+from study.typed import Strict
+
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
 SUPPORTED, CONTRADICTED, TIE = "supported", "contradicted", "not distinguishable at the 5 % level"
 REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
 
 
-def mean_ci(values, level: float = LEVEL) -> dict:
+class Summary(Strict):
+    """Values over seeds: count, mean, sample sd, the Student-t 95 % interval of the mean (NaN below two values),
+    and the smallest and largest."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    min: float
+    max: float
+
+
+class McNemar(Strict):
+    """McNemar's exact test for one seed pair: images only A got right, only B got right, and the p-value."""
+
+    seed: int
+    only_a: int
+    only_b: int
+    p: float
+
+
+class Comparison(Strict):
+    """Model A against model B over the seeds both ran: the accuracy difference A - B in percentage points,
+    each seed pair's McNemar test, the largest p-value and whether the difference is distinguishable."""
+
+    seeds: list[int]
+    diff_pp: Summary
+    mcnemar: list[McNemar]
+    p_max: float
+    distinguishable: bool
+
+
+def mean_ci(values, level: float = LEVEL) -> Summary:
     """Mean, sample standard deviation and Student-t confidence interval of the mean (NaN below two values)."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     mean = float(x.mean()) if n else math.nan
+    lowest, highest = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
     if n < 2:
-        return {"n": n, "mean": mean, "sd": math.nan, "low": math.nan, "high": math.nan}
+        return Summary(n=n, mean=mean, sd=math.nan, low=math.nan, high=math.nan, min=lowest, max=highest)
     sd = float(x.std(ddof=1))
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=sd / math.sqrt(n)) if sd else (mean, mean)
-    return {"n": n, "mean": mean, "sd": sd, "low": float(low), "high": float(high)}
+    return Summary(n=n, mean=mean, sd=sd, low=float(low), high=float(high), min=lowest, max=highest)
 
 
 def prediction_interval(values, level: float = LEVEL) -> tuple[float, float]:
@@ -44,7 +80,7 @@ def reproduction(reported: float | None, values) -> str | None:
     return REPRODUCED if low <= reported <= high else ABOVE if reported > high else BELOW
 
 
-def mcnemar_exact(correct_a, correct_b) -> dict:
+def mcnemar_exact(correct_a, correct_b, seed: int = 0) -> McNemar:
     """McNemar's exact test on paired right/wrong outcomes: a two-sided binomial test on the discordant pairs.
 
     `only_a` counts images model A got right and B wrong, `only_b` the reverse.
@@ -52,10 +88,10 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
     a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     p = stats.binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
-    return {"only_a": only_a, "only_b": only_b, "p": float(p)}
+    return McNemar(seed=seed, only_a=only_a, only_b=only_b, p=float(p))
 
 
-def paired_comparison(runs_a: dict[int, np.ndarray], runs_b: dict[int, np.ndarray], y_true: np.ndarray) -> dict:
+def paired_comparison(runs_a: dict[int, np.ndarray], runs_b: dict[int, np.ndarray], y_true: np.ndarray) -> Comparison:
     """Model A against model B on the same test images, pairing runs that share a seed.
 
     Each seed pair gets McNemar's exact test; the accuracy difference (A - B, in percentage points) gets a
@@ -70,16 +106,16 @@ def paired_comparison(runs_a: dict[int, np.ndarray], runs_b: dict[int, np.ndarra
     for seed in seeds:
         right_a, right_b = runs_a[seed] == y_true, runs_b[seed] == y_true
         diffs.append(100 * (right_a.mean() - right_b.mean()))
-        tests.append({"seed": seed, **mcnemar_exact(right_a, right_b)})
+        tests.append(mcnemar_exact(right_a, right_b, seed))
     diff = mean_ci(diffs)
-    p_max = max(t["p"] for t in tests)
-    interval_clear = len(seeds) < 2 or not (diff["low"] <= 0 <= diff["high"])
-    return {"seeds": seeds, "diff_pp": diff, "mcnemar": tests, "p_max": p_max,
-            "distinguishable": bool(p_max < ALPHA and interval_clear)}
+    p_max = max(t.p for t in tests)
+    interval_clear = len(seeds) < 2 or not (diff.low <= 0 <= diff.high)
+    return Comparison(seeds=seeds, diff_pp=diff, mcnemar=tests, p_max=p_max,
+                      distinguishable=bool(p_max < ALPHA and interval_clear))
 
 
-def verdict(expected_sign: int, comparison: dict) -> str:
+def verdict(expected_sign: int, comparison: Comparison) -> str:
     """Whether data back a claim that A - B has `expected_sign` (+1: A better, -1: A worse)."""
-    if not comparison["distinguishable"]:
+    if not comparison.distinguishable:
         return TIE
-    return SUPPORTED if np.sign(comparison["diff_pp"]["mean"]) == expected_sign else CONTRADICTED
+    return SUPPORTED if np.sign(comparison.diff_pp.mean) == expected_sign else CONTRADICTED

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import platform
 import time
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from study.backend import keras, tf
 from study.data import Dataset
+from study.results import Hardware
 from study.spec import ModelSpec
 
 
@@ -50,6 +53,15 @@ class EpochLog(keras.callbacks.Callback):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
         total = self.params.get("epochs", "?")
         print(f"epoch {epoch + 1}/{total}  {metrics}  ({time.perf_counter() - self._start:.1f} s)", flush=True)
+
+
+def hardware() -> Hardware:
+    """The machine training runs on: processor, cores, TensorFlow's threads per op and the devices it sees.
+    Results are bitwise repeatable for the same seed, devices and thread count."""
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return Hardware(machine=platform.machine(), processor=platform.processor() or platform.machine(),
+                    cpu_count=os.cpu_count() or 1, threads=tf.config.threading.get_intra_op_parallelism_threads() or None,
+                    devices=gpus or ["CPU"])
 
 
 @dataclass(frozen=True)

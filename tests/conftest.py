@@ -1,4 +1,5 @@
-"""Shared fixtures: one smoke execution of every notebook into a throw-away book project."""
+"""Shared fixtures: one smoke execution of every real notebook into a throw-away book project, and the tiny
+fixture pages (tests/fixtures) that the pipeline's own tests run in a second or two."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from study import execute
+from pipeline import execute
+from pipeline.pages import Book, load_manifest
 from study.data import FASHION_DEBIAN_DIR, FASHION_FILES
+from study.spec import load_specs
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_PAGES = FIXTURES / "pages" / "pages.yml"
+FIXTURE_PARAMS = FIXTURES / "params"
 # the smoke book: the offline MNIST sample, and Fashion-MNIST where Debian's files are installed
 FASHION_INSTALLED = (FASHION_DEBIAN_DIR / FASHION_FILES[0]).is_file()
 SMOKE_DATASETS = ["mnist-sample"] + (["fashion-mnist"] if FASHION_INSTALLED else [])
@@ -24,12 +30,18 @@ SEED_TOTALS = {"model_01": 347146, "model_02": 346986, "model_03": 173930, "mode
 
 @pytest.fixture(scope="session")
 def smoke_root(tmp_path_factory) -> Path:
-    """A book project (config, toc, executed smoke notebooks) built from the real parameter files."""
+    """A book project (config, toc, executed smoke notebooks) built from the real parameter files and pages."""
     root = tmp_path_factory.mktemp("book-project")
     shutil.copy(REPO / "_config.yml", root / "_config.yml")
     status = execute.main(["--smoke", "--datasets", *SMOKE_DATASETS, "--root", str(root)])
     assert status == 0
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_book(smoke_root) -> Book:
+    """The declared pages applied to the smoke project: what its toc and site must hold."""
+    return Book(load_manifest(), smoke_root, REPO / "notebooks" / "params", tuple(load_specs()))
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +51,17 @@ def built_book(smoke_root) -> subprocess.CompletedProcess:
         [str(Path(sys.executable).parent / "jupyter-book"), "build", str(smoke_root), "-W", "-n", "--keep-going"],
         capture_output=True, text=True,
     )
+
+
+@pytest.fixture
+def fixture_params(tmp_path) -> Path:
+    """A copy of the fixture parameter files (model_a: 0.1 s, model_b and model_c: 60 s each), free to edit."""
+    folder = tmp_path / "params"
+    shutil.copytree(FIXTURE_PARAMS, folder)
+    return folder
+
+
+def fixture_run(root: Path, params: Path, *extra: str) -> int:
+    """`pipeline.execute` on the fixture pages and parameter files, on the MNIST sample, into `root`."""
+    return execute.main(["--pages", str(FIXTURE_PAGES), "--params", str(params), "--root", str(root), "--smoke",
+                         "--datasets", "mnist-sample", *extra])

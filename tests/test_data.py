@@ -105,7 +105,7 @@ def test_without_any_source_mnist_is_unavailable_and_a_run_falls_back_to_the_sam
     loaded = data.resolve("mnist")
     assert (loaded.name, loaded.requested) == ("mnist-sample", "mnist")
     assert "127.0.0.1:9" in loaded.fallback_reason
-    assert loaded.provenance()["requested"] == "mnist" and loaded.label == "MNIST sample (4,000/1,000)"
+    assert loaded.provenance().requested == "mnist" and loaded.label == "MNIST sample (4,000/1,000)"
     assert list(folder.iterdir()) == []
 
 

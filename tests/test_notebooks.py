@@ -1,57 +1,42 @@
-"""The template, a smoke execution of every notebook, and the book built from it with warnings as errors."""
+"""The real templates: a smoke execution of every notebook, and the book built from it with warnings as errors."""
 
-import json
 from pathlib import Path
 
 import jupytext
 import nbformat
 import yaml
 
-from conftest import SEED_TOTALS, SMOKE_DATASETS
-from study import execute
+from conftest import FASHION_INSTALLED, SEED_TOTALS, SMOKE_DATASETS
+from study import results
 from study.data import LABELS
 from study.spec import load_specs
-from study.toc import write_toc
 
 REPO = Path(__file__).resolve().parent.parent
-MODEL_FIELDS = {"id", "param_count", "seeds", "runs", "summary", "dataset", "versions", "hardware", "seconds"}
-RUN_FIELDS = {"id", "seed", "history", "test", "seconds"}
 
 
-def test_template_has_exactly_one_parameters_cell():
+def test_every_template_has_exactly_one_parameters_cell():
     for name in ("model", "intro", "comparison", "cross_dataset"):
         nb = jupytext.read(REPO / "notebooks" / f"{name}.py")
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, name
 
 
-def test_one_template_serves_every_model():
-    assert sorted(p.name for p in (REPO / "notebooks").glob("*.py")) == ["comparison.py", "cross_dataset.py", "intro.py",
-                                                                         "model.py"]
-
-
-def test_smoke_run_writes_a_notebook_and_results_per_model(smoke_root):
+def test_smoke_run_writes_a_notebook_and_typed_records_per_model(smoke_root):
     models = smoke_root / "book" / "mnist-sample" / "models"
     for spec in load_specs().values():
-        record = json.loads((models / f"{spec.id}.json").read_text())
-        assert MODEL_FIELDS <= set(record)
-        assert record["param_count"] == SEED_TOTALS[spec.id]
-        assert record["seeds"] == [0] and record["runs"] == [f"{spec.id}/seed_0.json"]
-        assert set(record["dataset"]) >= {"name", "source", "n_train", "n_test", "sha256"}
-        assert record["dataset"]["name"] == "mnist-sample" and record["dataset"]["label"] == LABELS["mnist-sample"]
-        assert set(record["seconds"]) == {"train", "total"}
-        assert len(record["test_labels"]) == record["dataset"]["n_test"] == 300
-        run = json.loads((models / record["runs"][0]).read_text())
-        assert RUN_FIELDS <= set(run) and run["seed"] == 0
-        assert set(run["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
-        assert len(run["history"]["accuracy"]) == 1
-        test = run["test"]
-        assert set(test) >= {"accuracy", "macro", "positive_class", "per_class", "confusion_matrix", "predictions"}
-        assert set(test["macro"]) == {"precision", "recall", "f1"}
-        assert set(test["positive_class"]) == {"class", "name", "precision", "recall", "f1"}
-        assert test["positive_class"]["name"] == record["positive_class"] == "digit 1"
-        assert sum(map(sum, test["confusion_matrix"])) == len(test["predictions"]) == 300
-        assert record["summary"]["accuracy"]["mean"] == test["accuracy"]
+        record = results.read_model(models / f"{spec.id}.json")
+        assert record.param_count == SEED_TOTALS[spec.id] and record.spec == spec
+        assert record.seeds == [0] and record.runs == [f"{spec.id}/seed_0.json"]
+        assert record.dataset.name == "mnist-sample" and record.dataset.label == LABELS["mnist-sample"]
+        assert len(record.test_labels) == record.dataset.n_test == 300
+        (run,) = results.read_runs(models, record)
+        assert run.seed == 0 and run.id == spec.id
+        assert set(run.history) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+        assert len(run.history["accuracy"]) == 1
+        assert run.test.positive_class.name == record.positive_class == "digit 1"
+        assert run.test.positive_class.label == 1
+        assert sum(map(sum, run.test.confusion_matrix)) == len(run.test.predictions) == 300
+        assert record.summary.accuracy.mean == run.test.accuracy
         nb = nbformat.read(models / f"{spec.id}.ipynb", as_version=4)
         assert nb.cells[0].source.startswith(f"# {spec.title}")
 
@@ -95,35 +80,19 @@ def test_book_builds_with_warnings_as_errors(smoke_root, built_book):
             assert f"{spec.id} vs {spec.compare_with}" in comparison
 
 
-def test_generated_toc_has_every_dataset_and_model(smoke_root):
+def test_the_toc_is_derived_from_the_declared_pages(smoke_root, smoke_book):
     toc = yaml.safe_load((smoke_root / "_toc.yml").read_text())
-    assert toc["root"] == "book/intro"
-    parts = {p["caption"]: p["chapters"] for p in toc["parts"]}
+    assert toc == smoke_book.toc() and toc["root"] == "book/intro"
     assert [p["caption"] for p in toc["parts"]] == [LABELS[d] for d in SMOKE_DATASETS] + ["Across datasets"]
-    for dataset in SMOKE_DATASETS:
-        chapters = parts[LABELS[dataset]]
-        assert {"glob": f"book/{dataset}/models/*"} in chapters and {"file": f"book/{dataset}/comparison"} in chapters
-        for spec_id in load_specs():  # every (dataset, model) pair is matched by its part's glob
-            assert (smoke_root / "book" / dataset / "models" / f"{spec_id}.ipynb").is_file()
+    for part, dataset in zip(toc["parts"], SMOKE_DATASETS):
+        assert part["chapters"] == [{"file": f"book/{dataset}/models/{i}"} for i in load_specs()] + \
+            [{"file": f"book/{dataset}/comparison"}]
 
 
-def test_toc_is_generated_from_what_was_executed(tmp_path):
-    for dataset in ("fashion-mnist", "mnist"):
-        (tmp_path / "book" / dataset / "models").mkdir(parents=True)
-        (tmp_path / "book" / dataset / "models" / "model_01.json").write_text("{}")
-        (tmp_path / "book" / dataset / "comparison.ipynb").write_text("{}")
-    (tmp_path / "book" / "cross_dataset.ipynb").write_text("{}")
-    toc = yaml.safe_load(write_toc(tmp_path).read_text())
-    assert [p["caption"] for p in toc["parts"]] == ["MNIST", "Fashion-MNIST", "Across datasets"]
-    assert toc["parts"][1]["chapters"] == [{"glob": "book/fashion-mnist/models/*"},
-                                           {"file": "book/fashion-mnist/comparison"}]
-
-
-def test_invalid_parameter_file_stops_everything_before_training(tmp_path, capsys):
-    params = tmp_path / "params"
-    params.mkdir()
-    (params / "model_x.yaml").write_text("title: x\n")
-    status = execute.main(["--params", str(params), "--root", str(tmp_path), "--smoke"])
-    assert status == 2
-    assert "model_x.yaml" in capsys.readouterr().err
-    assert not (tmp_path / "book").exists()
+def test_fashion_mnist_pages_name_its_classes_and_judge_no_seed_figure(smoke_root, built_book):
+    if not FASHION_INSTALLED:
+        return
+    page = (smoke_root / "_build" / "html" / "book" / "fashion-mnist" / "models" / "model_03.html").read_text()
+    for text in ("T-shirt/top", "Ankle boot", "seed reported (MNIST, digit 1)", "reproduced on Fashion-MNIST",
+                 "F1, Trouser as positive class", "the seed ran on MNIST"):
+        assert text in page, text

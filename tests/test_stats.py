@@ -11,29 +11,29 @@ def test_mcnemar_exact_against_a_hand_computed_case():
     a = np.array([1] * 5 + [1] + [0] * 9 + [0] * 3, dtype=bool)
     b = np.array([1] * 5 + [0] + [1] * 9 + [0] * 3, dtype=bool)
     result = stats.mcnemar_exact(a, b)
-    assert (result["only_a"], result["only_b"]) == (1, 9)
-    assert result["p"] == pytest.approx(22 / 1024)
+    assert (result.only_a, result.only_b) == (1, 9)
+    assert result.p == pytest.approx(22 / 1024)
 
 
 def test_mcnemar_without_discordant_pairs_is_one():
     same = np.array([True, False, True])
-    assert stats.mcnemar_exact(same, same)["p"] == 1.0
+    assert stats.mcnemar_exact(same, same).p == 1.0
 
 
 def test_mean_ci_on_fixed_data():
     # mean 2, sd 1, n 3: half-width t(0.975, 2) / sqrt(3) = 4.302652729911275 / 1.7320508075688772
     ci = stats.mean_ci([1.0, 2.0, 3.0])
     half = 4.302652729911275 / math.sqrt(3)
-    assert (ci["n"], ci["mean"], ci["sd"]) == (3, 2.0, 1.0)
-    assert ci["low"] == pytest.approx(2 - half) and ci["high"] == pytest.approx(2 + half)
+    assert (ci.n, ci.mean, ci.sd) == (3, 2.0, 1.0)
+    assert ci.low == pytest.approx(2 - half) and ci.high == pytest.approx(2 + half)
 
 
 def test_mean_ci_of_one_value_has_no_interval():
     ci = stats.mean_ci([0.5])
-    assert ci["mean"] == 0.5 and math.isnan(ci["low"]) and math.isnan(ci["sd"])
+    assert ci.mean == 0.5 and math.isnan(ci.low) and math.isnan(ci.sd)
 
 
-def constructed(accuracy_a: list[float], accuracy_b: list[float], n: int = 2000) -> dict:
+def constructed(accuracy_a: list[float], accuracy_b: list[float], n: int = 2000) -> stats.Comparison:
     """Seeded predictions with exact accuracies for A and B (A's errors at the start, B's at the end)."""
     y = np.zeros(n, dtype=int)
     runs_a, runs_b = {}, {}
@@ -47,7 +47,7 @@ def constructed(accuracy_a: list[float], accuracy_b: list[float], n: int = 2000)
 
 def test_verdict_clear_win():
     c = constructed([0.95, 0.951, 0.949], [0.90, 0.901, 0.899])
-    assert c["distinguishable"] and c["diff_pp"]["mean"] == pytest.approx(5.0)
+    assert c.distinguishable and c.diff_pp.mean == pytest.approx(5.0)
     assert stats.verdict(+1, c) == stats.SUPPORTED
     assert stats.verdict(-1, c) == stats.CONTRADICTED
 
@@ -61,14 +61,14 @@ def test_verdict_clear_loss():
 def test_verdict_tie_when_seeds_disagree():
     # A wins on two seeds and loses on one: the interval of the difference spans zero
     c = constructed([0.95, 0.95, 0.85], [0.90, 0.90, 0.90])
-    assert not c["distinguishable"]
+    assert not c.distinguishable
     assert stats.verdict(+1, c) == stats.TIE
 
 
 def test_verdict_tie_when_the_test_set_cannot_tell():
     # half a percentage point on 2,000 images: McNemar cannot separate it although seeds agree
     c = constructed([0.905, 0.905, 0.905], [0.90, 0.90, 0.90])
-    assert c["p_max"] > 0.05 and stats.verdict(+1, c) == stats.TIE
+    assert c.p_max > 0.05 and stats.verdict(+1, c) == stats.TIE
 
 
 def test_comparison_needs_a_shared_seed():

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from study import execute, schedule
+from pipeline import execute, schedule
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
 BASE = (PARAMS_DIR / "model_06.yaml").read_text()
@@ -99,7 +99,7 @@ def test_execute_trains_nothing_when_a_file_is_invalid(params, tmp_path, monkeyp
     def must_not_run(*args, **kwargs):
         raise AssertionError("training started despite an invalid parameter file")
 
-    monkeypatch.setattr(schedule, "run_all", must_not_run)
+    monkeypatch.setattr(schedule, "client", must_not_run)
     (params / "model_06.yaml").write_text(CASES[case][0](BASE))
     status = execute.main(["--params", str(params), "--root", str(tmp_path / "out"), "--smoke"])
     assert status == 2

@@ -1,7 +1,7 @@
 """Benchmarks of the execution path, each printed as a ratio against a baseline measured in the same run.
 
-Usage: python -m study.bench [--dataset fashion-mnist] [--models model_01 model_04 model_06] [--epochs 3]
-       [--only parallel|overhead|throughput|study]
+Usage: python -m pipeline.bench [--dataset fashion-mnist] [--models model_01 model_04 model_06] [--epochs 3]
+       [--only parallel|throughput|study]
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
+
+from pipeline.kernel import kernel_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,7 +71,7 @@ def _measured(spec_id: str, dataset: str, epochs: int, how: str, precision: str,
               side_by_side: int = 1) -> dict:
     """epoch_images_per_second in fresh processes (threads are fixed per process); `side_by_side` copies run
     at once, as the study's workers do, and their images/s are summed."""
-    command = [sys.executable, "-m", "study.bench", "--measure", spec_id, how, precision, str(threads),
+    command = [sys.executable, "-m", "pipeline.bench", "--measure", spec_id, how, precision, str(threads),
                "--dataset", dataset, "--epochs", str(epochs)]
     runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(side_by_side)]
     results = []
@@ -119,7 +120,7 @@ for spec in study.spec.load_specs().values():
 
 
 def ten_model_study(dataset: str) -> None:
-    """The ten models, one seed each, full data and epochs: `study.execute` (notebooks, -j default, its log of
+    """The ten models, one seed each, full data and epochs: `pipeline.execute` (notebooks, -j default, its log of
     each model's time shown) against one Python process training them one after another with plain model.fit."""
     print(f"\n## The ten-model study on {dataset}, one seed, every model's own epochs")
     start = time.perf_counter()
@@ -127,73 +128,17 @@ def ten_model_study(dataset: str) -> None:
     t_plain = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(REPO / "_config.yml", tmp)
-        t_study = _seconds([sys.executable, "-m", "study.execute", "--dataset", dataset, "--seeds", "1",
+        t_study = _seconds([sys.executable, "-m", "pipeline.execute", "--dataset", dataset, "--seeds", "1",
                             "--force", "--root", tmp], show_output=True)
     print(f"plain model.fit, one process: {t_plain:.1f} s; nox -s execute's path (papermill, Dask, summary pages): "
           f"{t_study:.1f} s; speed-up {t_plain / t_study:.2f}x")
-
-
-def run_template_plainly(parameters: dict) -> None:
-    """The model template's code cells run in this Python process, with `parameters` in place of its parameters
-    cell: the same `study` calls as the notebook, its figures rendered to PNG as the notebook's are, no kernel."""
-    import io
-
-    import IPython.display
-    import jupytext
-    import matplotlib
-
-    from study.execute import MODEL_TEMPLATE
-
-    matplotlib.use("Agg")
-
-    def render(*objects, **_):
-        for obj in objects:
-            if isinstance(obj, matplotlib.figure.Figure):
-                obj.savefig(io.BytesIO(), format="png", bbox_inches="tight")
-            elif hasattr(obj, "_repr_html_"):
-                obj._repr_html_()
-
-    IPython.display.display = render
-    cells = [c.source for c in jupytext.read(MODEL_TEMPLATE).cells
-             if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
-    namespace = dict(parameters)
-    exec(compile("\n".join(cells), str(MODEL_TEMPLATE), "exec"), namespace)
-
-
-def notebook_overhead(spec_id: str, dataset: str) -> None:
-    """One seed of one model through papermill against a plain Python process running the template's code,
-    alternated, best of two each."""
-    from study.data import resolve
-    from study.execute import model_jobs
-    from study.spec import PARAMS_DIR, load_specs
-
-    python = sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
-        plain_dir, notebook_dir = Path(tmp, "plain"), Path(tmp, "notebook")
-        plain_dir.mkdir()
-        job = model_jobs(load_specs(), [spec_id], notebook_dir, PARAMS_DIR, data=resolve(dataset), seeds=[0],
-                         smoke=False, threads=0)[0]
-        plain = [python, "-m", "study.bench", "--plain-page", json.dumps(replace(job, models_dir=plain_dir).parameters)]
-        notebook = [python, "-c", (
-            "import pathlib, study.data as d, study.execute as e, study.spec as s;"
-            f"job = e.model_jobs(s.load_specs(), ['{spec_id}'], pathlib.Path('{notebook_dir}'), s.PARAMS_DIR,"
-            f" data=d.resolve('{dataset}'), seeds=[0], smoke=False, threads=0)[0];"
-            "e.run_model(job)")]
-        # alternated, best of two each: this machine's wall times vary by several percent from run to run
-        times = [(_seconds(plain), _seconds(notebook)) for _ in range(2)]
-        t_plain, t_notebook = min(t for t, _ in times), min(t for _, t in times)
-        same = (json.loads((plain_dir / f"{spec_id}.json").read_text())["summary"]["accuracy"]
-                == json.loads((job.models_dir / f"{spec_id}.json").read_text())["summary"]["accuracy"])
-    print(f"\n## Notebook path overhead, {spec_id} on {dataset}, one seed")
-    print(f"the model template's code in a plain Python process {t_plain:.1f} s, papermill notebook of the model page "
-          f"{t_notebook:.1f} s, ratio {t_notebook / t_plain:.2f}x; same test accuracy: {same}")
 
 
 def parallel_and_noop() -> None:
     """-j 2 against -j 1 for the ten smoke runs, then a rerun with nothing to do."""
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(REPO / "_config.yml", tmp)
-        base = [sys.executable, "-m", "study.execute", "--smoke", "--dataset", "mnist-sample", "--root", tmp]
+        base = [sys.executable, "-m", "pipeline.execute", "--smoke", "--dataset", "mnist-sample", "--root", tmp]
         t1 = _seconds([*base, "--force", "-j", "1"])
         t2 = _seconds([*base, "--force", "-j", "2"])
         noop = _seconds(base)
@@ -203,29 +148,21 @@ def parallel_and_noop() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m study.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--models", nargs="*", default=["model_01", "model_04", "model_06"])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--only", choices=("parallel", "overhead", "throughput", "study"), default=None)
+    parser.add_argument("--only", choices=("parallel", "throughput", "study"), default=None)
     parser.add_argument("--measure", nargs=4, metavar=("MODEL", "HOW", "PRECISION", "THREADS"),
                         help="internal: print one epoch_images_per_second result as JSON")
-    parser.add_argument("--plain-page", metavar="PARAMETERS_JSON", help="internal: run_template_plainly")
     args = parser.parse_args(argv)
-    from study.execute import kernel_env
-
     kernel_env()
-    if args.plain_page:
-        run_template_plainly(json.loads(args.plain_page))
-        return 0
     if args.measure:
         spec_id, how, precision, threads = args.measure
         print(json.dumps(epoch_images_per_second(spec_id, args.dataset, args.epochs, how, precision, int(threads))))
         return 0
     if args.only in (None, "parallel"):
         parallel_and_noop()
-    if args.only in (None, "overhead"):
-        notebook_overhead("model_06", args.dataset)
     if args.only in (None, "throughput"):
         throughput(args.models, args.dataset, args.epochs)
     if args.only in (None, "study"):

