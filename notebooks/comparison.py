@@ -143,7 +143,8 @@ if first:
     seeds = sorted({s for r in results.values() for s in r.seeds})
     hardware = first.hardware
     display(Markdown(
-        f"Seeds: {', '.join(map(str, seeds))}. Hardware: {hardware.processor}, {hardware.cpu_count} cores, "
-        f"TensorFlow threads per op: {hardware.threads or 'all cores'}, trained on {', '.join(hardware.devices)}. "
-        "TensorFlow op determinism on: a seed gives the same figures again with the same devices and threads. "
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in first.versions.items()) + "."))
+        f"Seeds: {', '.join(map(str, seeds))}. Keras' `fit` on {hardware.backend} {hardware.backend_version}, "
+        f"{first.steps_per_execution} steps per execution. Hardware: {hardware.processor}, {hardware.cpu_count} "
+        f"cores, threads per op: {hardware.threads or 'all cores'}, trained on {', '.join(hardware.devices)}. "
+        "The backend's ops are deterministic: a seed gives the same figures again with the same backend, devices "
+        "and threads. Versions: " + ", ".join(f"{k} {v}" for k, v in first.versions.items()) + "."))

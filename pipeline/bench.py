@@ -1,7 +1,16 @@
-"""Benchmarks of the execution path, each printed as a ratio against a baseline measured in the same run.
+"""Benchmarks that credit each gain to its cause: every ratio is measured in one run against a baseline that
+differs in that cause alone, every cell repeated (alternating its configurations) with its median and spread.
 
-Usage: python -m pipeline.bench [--dataset fashion-mnist] [--models model_01 model_04 model_06] [--epochs 3]
-       [--only parallel|throughput|study]
+Usage: python -m pipeline.bench [--only steps|parallel|precision|study] [--dataset fashion-mnist]
+       [--models model_01 model_04 model_06] [--epochs 3] [--images 20000] [--repeats 3]
+
+- steps:     one process, same threads: Keras' `fit` against `fit` with N steps per execution (training
+             images/s after the first epoch), for N in STEPS.
+- parallel:  the ten-model study (one seed, one epoch each, full data) through `pipeline.execute`, -j 1
+             against -j 2, the same trainer; and plain `fit` one model after another as a baseline too.
+- precision: one process, same threads, same trainer: float32 against mixed_bfloat16.
+- study:     the whole study as `nox -s execute` runs it against the loop a reader would write: plain `fit`,
+             one model after another, in one Python process.
 """
 
 from __future__ import annotations
@@ -10,163 +19,202 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from pipeline.kernel import kernel_env
+from pipeline.kernel import REPO, kernel_env
 
-REPO = Path(__file__).resolve().parent.parent
+STEPS = (1, 16, 64, 256)
 
 
-def _seconds(command: list[str], show_output: bool = False) -> float:
+def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, precision: str, threads: int) -> dict:
+    """Train one model with `fit` in this process and return its training images/s after the first epoch (the
+    first includes compiling) and its test accuracy. Run in a fresh process: threads are fixed per process."""
+    import numpy as np
+
+    from study import backend
+
+    backend.use(threads=threads)
+    from study import data as data_mod
+    from study import models, training
+    from study.spec import load_specs
+
+    spec = load_specs()[spec_id]
+    full = data_mod.load(dataset)
+    data = data_mod.subset(full, images, len(full.y_test))
+    training.set_precision(precision)
+    backend.seed_everything(0)
+    model = models.build(spec)
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=steps)
+    log = training.EpochLog(log=False)
+    model.fit(training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size, epochs=epochs,
+              validation_split=spec.training.validation_split, verbose=0, callbacks=[log])
+    fitted = int(len(data.y_train) * (1 - spec.training.validation_split))
+    accuracy = float(np.mean(training.predict(model, data.x_test) == data.y_test))
+    return {"images_per_s": fitted / statistics.median(log.epoch_seconds[1:] or log.epoch_seconds),
+            "accuracy": accuracy}
+
+
+def _fresh_process(*args: str) -> dict:
+    """`measure` in a fresh Python process; its JSON result."""
+    out = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", *args], cwd=REPO, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def _spread(values: list[float], digits: int = 0) -> str:
+    """median (min–max)"""
+    return (f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})")
+
+
+def _ratios(base: list[float], other: list[float], higher_is_better: bool = True) -> str:
+    """The ratio of medians, and the range of the per-repeat ratios (repeat k of one against repeat k of the other)."""
+    pairs = [o / b if higher_is_better else b / o for b, o in zip(base, other)]
+    median = (statistics.median(other) / statistics.median(base) if higher_is_better
+              else statistics.median(base) / statistics.median(other))
+    return f"{median:.2f}x ({min(pairs):.2f}–{max(pairs):.2f})"
+
+
+def per_process_cell(title: str, models: list[str], configs: dict[str, tuple[int, str]], dataset: str, epochs: int,
+                     images: int, repeats: int, threads: int) -> dict[str, dict[str, list[float]]]:
+    """Images/s of each model under each configuration (steps per execution, precision), in fresh processes with
+    the same threads, the configurations alternated within each repeat; printed against the first."""
+    print(f"\n## {title}\n{dataset}, {images:,} training images, {epochs} epochs, {threads} thread(s) per process, "
+          f"{repeats} repeats; training images/s after the first epoch, median (min–max); ratio to "
+          f"{next(iter(configs))}, of medians (per-repeat range)", flush=True)
+    table = {}
+    for spec_id in models:
+        runs: dict[str, list[float]] = {name: [] for name in configs}
+        accuracy = {}
+        for _ in range(repeats):
+            for name, (steps, precision) in configs.items():
+                result = _fresh_process(spec_id, dataset, str(epochs), str(images), str(steps), precision, str(threads))
+                runs[name].append(result["images_per_s"])
+                accuracy[name] = result["accuracy"]
+        base = next(iter(runs.values()))
+        print(f"{spec_id}: " + "; ".join(f"{name} {_spread(v)}" + ("" if v is base else f" = {_ratios(base, v)}")
+                                         for name, v in runs.items())
+              + "; test accuracy " + "/".join(f"{a:.4f}" for a in accuracy.values()), flush=True)
+        table[spec_id] = runs
+    return table
+
+
+def _one_epoch_params(folder: Path) -> Path:
+    """The ten parameter files with one epoch each: the study's shape, in minutes."""
+    from study.spec import PARAMS_DIR
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in PARAMS_DIR.glob("*.yaml"):
+        text = path.read_text()
+        epochs = next(line for line in text.splitlines() if line.strip().startswith("epochs:"))
+        (folder / path.name).write_text(text.replace(epochs, "  epochs: 1"))
+    return folder
+
+
+def plain_loop(params: str, dataset: str, part: int = 0, parts: int = 1) -> None:
+    """The loop a reader of the seed report would write: each model built and fitted with plain `fit` (no steps
+    per execution, the backend's default threads), one after another, in this process (`part` of `parts`: every
+    parts-th model from the part-th, so that several processes can share the models)."""
+    from study import backend
+
+    backend.use(threads=0 if parts == 1 else max(1, (os.cpu_count() or 1) // parts))
+    from study import data as data_mod
+    from study import models, training
+    from study.spec import load_specs
+
+    data = data_mod.load(dataset)
+    x = training.as_inputs(data.x_train)
+    for spec in list(load_specs(params).values())[part::parts]:
+        backend.seed_everything(0)
+        model = models.build(spec)
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
+        model.fit(x, data.y_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
+                  validation_split=spec.training.validation_split, verbose=0)
+
+
+def _seconds(*commands: list[str]) -> float:
+    """Wall time of the commands run side by side, until the last ends."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPO, stdout=None if show_output else subprocess.DEVNULL)
+    running = [subprocess.Popen(c, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    if any(p.wait() for p in running):
+        raise RuntimeError(f"a benchmark command failed: {commands}")
     return time.perf_counter() - start
 
 
-def epoch_images_per_second(spec_id: str, dataset: str, epochs: int, how: str, precision: str = "float32",
-                            threads: int = 0) -> dict:
-    """Training throughput of one model: `study` (study.training.train) or `plain` (model.fit on numpy arrays).
-
-    Training images per second over the epochs after the first (the first includes graph tracing; study's
-    epochs also score the held-out tenth), and test accuracy. `threads` as in study.training.set_threads.
-    """
-    import numpy as np
-
-    from study import data as data_mod
-    from study import models, training
-    from study.backend import keras
-    from study.spec import load_specs
-
-    training.set_threads(threads)
-    spec = load_specs()[spec_id]
-    data = data_mod.load(dataset)
-    training.set_precision(precision)
-    training.seed_everything(0)
-    model = models.build(spec)
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t)
-
-    if how == "plain":
-        n = len(data.y_train)
-        model.fit(training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size,
-                  epochs=epochs, verbose=0, callbacks=[Timer()])
-    else:
-        n = int(len(data.y_train) * (1 - spec.training.validation_split))
-        training.train(model, spec, data, epochs=epochs, callbacks=[Timer()], log=False)
-    accuracy = float(np.mean(training.predict(model, data.x_test) == data.y_test))
-    return {"images_per_s": n / float(np.median(times[1:] or times)), "accuracy": accuracy}
-
-
-def _measured(spec_id: str, dataset: str, epochs: int, how: str, precision: str, threads: int,
-              side_by_side: int = 1) -> dict:
-    """epoch_images_per_second in fresh processes (threads are fixed per process); `side_by_side` copies run
-    at once, as the study's workers do, and their images/s are summed."""
-    command = [sys.executable, "-m", "pipeline.bench", "--measure", spec_id, how, precision, str(threads),
-               "--dataset", dataset, "--epochs", str(epochs)]
-    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(side_by_side)]
-    results = []
-    for run in runs:
-        out, _ = run.communicate()
-        if run.returncode:
-            raise RuntimeError(f"benchmark process failed: {' '.join(command)}")
-        results.append(json.loads(out.splitlines()[-1]))
-    return {"images_per_s": sum(r["images_per_s"] for r in results), "accuracy": results[0]["accuracy"]}
-
-
-def throughput(models: list[str], dataset: str, epochs: int) -> None:
-    """study's training, as one process and as the study runs it (-j 2: two runs side by side, one thread each),
-    and the bf16 option, against plain model.fit (one process, TensorFlow's default threads), per model."""
+def study_cells(dataset: str, repeats: int, only: str | None) -> None:
+    """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another; (d) the whole study as
+    `nox -s execute` runs it (default -j) against that plain loop. Each repeat alternates the configurations."""
     cores = os.cpu_count() or 1
-    print(f"\n## Training throughput on {dataset} ({epochs} epochs each; training images/s after the first epoch; "
-          f"{cores} cores)")
-    print("plain: model.fit on numpy arrays, one process. study: study.training.train, one process. "
-          f"study -j {cores}: {cores} runs side by side with 1 thread each (the default of nox -s execute), summed.")
-    columns = [("plain fit", "plain", "float32", 0, 1), ("study", "study", "float32", 0, 1),
-               (f"study -j {cores}", "study", "float32", 1, cores), ("study bf16", "study", "mixed_bfloat16", 0, 1),
-               (f"bf16 -j {cores}", "study", "mixed_bfloat16", 1, cores)]
-    print(f"{'model':10}" + "".join(f"{name:>14} {'ratio':>6}" for name, *_ in columns) + "   test accuracy")
-    for spec_id in models:
-        row = [_measured(spec_id, dataset, epochs, how, precision, threads, copies)
-               for _, how, precision, threads, copies in columns]
-        base = row[0]["images_per_s"]
-        print(f"{spec_id:10}" + "".join(f"{r['images_per_s']:14.0f} {r['images_per_s'] / base:6.2f}" for r in row)
-              + "   " + "/".join(f"{r['accuracy']:.4f}" for r in row), flush=True)
-
-
-PLAIN_STUDY = """
-import sys, time
-import study.data, study.models, study.spec, study.training
-from study.backend import keras
-data = study.data.load(sys.argv[1])
-for spec in study.spec.load_specs().values():
-    study.training.seed_everything(0)
-    model = study.models.build(spec)
-    start = time.perf_counter()
-    model.fit(study.training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size,
-              epochs=spec.training.epochs, validation_split=spec.training.validation_split, verbose=0)
-    accuracy = (study.training.predict(model, data.x_test) == data.y_test).mean()
-    print(f"{spec.id}: {time.perf_counter() - start:.1f} s, test accuracy {accuracy:.4f}", flush=True)
-"""
-
-
-def ten_model_study(dataset: str) -> None:
-    """The ten models, one seed each, full data and epochs: `pipeline.execute` (notebooks, -j default, its log of
-    each model's time shown) against one Python process training them one after another with plain model.fit."""
-    print(f"\n## The ten-model study on {dataset}, one seed, every model's own epochs")
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", PLAIN_STUDY, dataset], check=True, cwd=REPO)
-    t_plain = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
+        params = _one_epoch_params(Path(tmp) / "params")
         shutil.copy(REPO / "_config.yml", tmp)
-        t_study = _seconds([sys.executable, "-m", "pipeline.execute", "--dataset", dataset, "--seeds", "1",
-                            "--force", "--root", tmp], show_output=True)
-    print(f"plain model.fit, one process: {t_plain:.1f} s; nox -s execute's path (papermill, Dask, summary pages): "
-          f"{t_study:.1f} s; speed-up {t_plain / t_study:.2f}x")
-
-
-def parallel_and_noop() -> None:
-    """-j 2 against -j 1 for the ten smoke runs, then a rerun with nothing to do."""
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(REPO / "_config.yml", tmp)
-        base = [sys.executable, "-m", "pipeline.execute", "--smoke", "--dataset", "mnist-sample", "--root", tmp]
-        t1 = _seconds([*base, "--force", "-j", "1"])
-        t2 = _seconds([*base, "--force", "-j", "2"])
-        noop = _seconds(base)
-    print("\n## Ten smoke runs: parallel workers and incremental rerun")
-    print(f"-j 1 {t1:.1f} s, -j 2 {t2:.1f} s: -j 2 takes {t2 / t1:.2f}x the time of -j 1")
-    print(f"no-op rerun (nothing changed): {noop:.1f} s, {noop / t1:.3f}x of -j 1")
+        study = [sys.executable, "-m", "pipeline.execute", "--params", str(params), "--root", tmp, "--datasets",
+                 dataset, "--seeds", "1", "--force"]
+        loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset]
+        configs = {"plain fit, one after another": [loop],
+                   f"plain fit, {cores} processes side by side": [[*loop, str(k), str(cores)] for k in range(cores)],
+                   "pipeline -j 1": [[*study, "-j", "1"]],
+                   f"pipeline -j {cores}": [[*study, "-j", str(cores)]]}
+        times: dict[str, list[float]] = {name: [] for name in configs}
+        for _ in range(repeats):
+            for name, commands in configs.items():
+                times[name].append(_seconds(*commands))
+    plain, one, parallel = times["plain fit, one after another"], times["pipeline -j 1"], times[f"pipeline -j {cores}"]
+    side_by_side = times[f"plain fit, {cores} processes side by side"]
+    print(f"\n## The ten-model study on {dataset}: one seed, one epoch per model, full data; {repeats} repeats, "
+          "seconds, median (min–max); ratios are speed-ups")
+    for name, values in times.items():
+        print(f"{name}: {_spread(values, 1)} s")
+    if only in (None, "parallel"):
+        print(f"(b) parallel: pipeline -j {cores} against -j 1 (same trainer): {_ratios(one, parallel, False)}; "
+              f"plain fit, {cores} processes side by side against one after another: "
+              f"{_ratios(plain, side_by_side, False)}")
+    if only in (None, "study"):
+        print(f"(d) the whole study (pipeline, default -j {cores}) against the reader's plain loop: "
+              f"{_ratios(plain, parallel, False)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("steps", "parallel", "precision", "study"), default=None)
     parser.add_argument("--dataset", default="fashion-mnist")
-    parser.add_argument("--models", nargs="*", default=["model_01", "model_04", "model_06"])
+    parser.add_argument("--models", nargs="+", default=["model_01", "model_04", "model_06"])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--only", choices=("parallel", "throughput", "study"), default=None)
-    parser.add_argument("--measure", nargs=4, metavar=("MODEL", "HOW", "PRECISION", "THREADS"),
-                        help="internal: print one epoch_images_per_second result as JSON")
+    parser.add_argument("--images", type=int, default=20000, help="training images per measurement (per-process cells)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--measure", nargs=7, help="internal: one measurement, printed as JSON")
+    parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [PART PARTS]",
+                        help="internal: the reader's loop")
     args = parser.parse_args(argv)
+    if args.repeats < 3 and not (args.measure or args.plain_loop):
+        parser.error("--repeats must be at least 3: every cell reports a median and a spread")
     kernel_env()
     if args.measure:
-        spec_id, how, precision, threads = args.measure
-        print(json.dumps(epoch_images_per_second(spec_id, args.dataset, args.epochs, how, precision, int(threads))))
+        spec_id, dataset, epochs, images, steps, precision, threads = args.measure
+        print(json.dumps(measure(spec_id, dataset, int(epochs), int(images), int(steps), precision, int(threads))))
         return 0
-    if args.only in (None, "parallel"):
-        parallel_and_noop()
-    if args.only in (None, "throughput"):
-        throughput(args.models, args.dataset, args.epochs)
-    if args.only in (None, "study"):
-        ten_model_study(args.dataset)
+    if args.plain_loop:
+        params, dataset, *part = args.plain_loop
+        plain_loop(params, dataset, *map(int, part))
+        return 0
+    cores = os.cpu_count() or 1
+    if args.only in (None, "steps"):
+        per_process_cell("(a) Steps per execution: fit against fit(steps_per_execution=N), one process",
+                         args.models, {f"steps {n}": (n, "float32") for n in STEPS}, args.dataset, args.epochs,
+                         args.images, args.repeats, cores)
+    if args.only in (None, "precision"):
+        from study.training import STEPS_PER_EXECUTION
+
+        per_process_cell("(c) Precision: float32 against mixed_bfloat16, the same trainer, one process", args.models,
+                         {"float32": (STEPS_PER_EXECUTION, "float32"),
+                          "mixed_bfloat16": (STEPS_PER_EXECUTION, "mixed_bfloat16")},
+                         args.dataset, args.epochs, args.images, args.repeats, cores)
+    if args.only in (None, "parallel", "study"):
+        study_cells(args.dataset, args.repeats, args.only)
     return 0
 
 

@@ -2,7 +2,8 @@
 pages, as `notebooks/pages.yml` declares them.
 
 Usage: python -m pipeline.execute [ID ...] [--datasets NAME ...] [--seeds N] [--smoke] [--force] [-j N]
-       [--precision P] [--scheduler ADDRESS] [--root DIR] [--params DIR] [--pages FILE]
+       [--precision P] [--backend tensorflow|jax|torch] [--scheduler ADDRESS] [--root DIR] [--params DIR]
+       [--pages FILE]
 Only notebooks whose inputs changed (see pipeline.staleness) are executed, unless --force. Ctrl-C or SIGTERM
 stops within seconds: what finished is kept, nothing half-written is left, and the next run resumes.
 """
@@ -19,15 +20,19 @@ import time
 from pathlib import Path
 
 from pipeline import schedule, staleness
+from pipeline.devices import backend_gpus
 from pipeline.interrupt import Stop, descendants, end
 from pipeline.jobs import ModelJob, Outcome, PageJob, failed_path, model_jobs, page_jobs
 from pipeline.kernel import ensure_kernel, kernel_env
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.toc import write_toc
+from study import backend
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
 DEFAULT_SEEDS = 3
+INSTALL = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements.txt",
+           "torch": "an optional install: pip install torch==2.13.0"}
 INTERRUPTED = 130
 
 
@@ -51,9 +56,12 @@ def parser() -> argparse.ArgumentParser:
                    help=f"training runs per model, seeded 0..N-1 (default {DEFAULT_SEEDS}; 1 with --smoke)")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                    help="Keras dtype policy; mixed_bfloat16 is faster on CPUs with AMX/AVX-512 BF16 (opt-in)")
+    p.add_argument("--backend", default=backend.DEFAULT, choices=backend.BACKENDS,
+                   help=f"Keras backend to train with (default {backend.DEFAULT})")
     p.add_argument("--force", action="store_true", help="rerun even the notebooks whose inputs did not change")
     p.add_argument("-j", "--jobs", type=int, default=None,
-                   help="local Dask workers, one notebook each at a time (default: one per core)")
+                   help="local Dask workers, one notebook each at a time (default: one per GPU the backend sees, "
+                        "each pinned to its own, else one per core)")
     p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
     p.add_argument("--root", type=Path, default=REPO,
                    help="book project root; outputs go to ROOT/book/<dataset>, the toc to ROOT/_toc.yml")
@@ -78,6 +86,9 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
         problems.append(f"--seeds must be at least 1, got {args.seeds}")
     if args.jobs is not None and args.jobs < 1:
         problems.append(f"-j must be at least 1, got {args.jobs}")
+    if not backend.available(args.backend):
+        problems.append(f"--backend {args.backend}: {args.backend} is not installed in this environment "
+                        f"({INSTALL[args.backend]})")
     if problems:
         raise Refused("\n".join(problems))
     try:
@@ -158,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kernel_env()
     ensure_kernel()
-    workers = args.jobs or os.cpu_count() or 1
+    gpus = [] if args.scheduler else backend_gpus(args.backend)
+    workers = args.jobs or len(gpus) or os.cpu_count() or 1
     n_seeds = args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    science, device = staleness.science_hash(), staleness.device_kind()
+    science = staleness.science_hash()
+    if gpus:
+        print(f"{len(gpus)} GPU(s) seen by {args.backend}: {', '.join(gpus)}; {workers} worker(s), each on its own")
     data = list({d.name: d for d in resolved.values()}.values())  # `mnist` and `mnist-sample` may be one
     finished: list[tuple[ModelJob | PageJob, Outcome]] = []
     stop, start = Stop(), time.perf_counter()
@@ -169,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         local_scratch = None if args.scheduler else scratch
         jobs = [job for d in data
                 for job in model_jobs(book, specs, args.ids or list(specs), data=d, seeds=list(range(n_seeds)),
-                                      smoke=args.smoke, threads=threads, precision=args.precision, device=device,
-                                      science=science, scratch_root=local_scratch)]
+                                      smoke=args.smoke, threads=threads, precision=args.precision,
+                                      backend=args.backend, gpus=gpus, science=science, scratch_root=local_scratch)]
         todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
         skipped = [j.name for j in jobs if j not in todo]
         if skipped:

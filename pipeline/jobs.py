@@ -12,9 +12,11 @@ from pathlib import Path
 import nbformat
 
 from pipeline import staleness
+from pipeline.devices import device_kind, pin_to_own_gpu
 from pipeline.pages import Book, SummaryPage
 from pipeline.runner import NotebookFailed, run_notebook
 from study import results
+from study.backend import version as backend_version
 from study.data import Dataset
 from study.files import write_atomic
 from study.results import ModelRecord, RunRecord
@@ -84,8 +86,10 @@ class ModelJob:
     smoke: bool
     threads: int
     precision: str
+    backend: str
     inputs_hash: str
     scratch_root: Path | None = None
+    gpus: int = 0
 
     @property
     def name(self) -> str:
@@ -99,12 +103,14 @@ class ModelJob:
         """The values for the model template's parameters cell; the notebook writes its records to `results_dir`."""
         return {"spec_path": str(self.spec_file), "dataset": self.dataset, "requested": self.requested,
                 "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds),
-                "threads": self.threads, "precision": self.precision, "results_dir": str(results_dir),
-                "inputs_hash": self.inputs_hash}
+                "threads": self.threads, "precision": self.precision, "backend": self.backend,
+                "results_dir": str(results_dir), "inputs_hash": self.inputs_hash}
 
     def run(self) -> Outcome:
         """Execute the model template (on a worker); the outcome carries the notebook and the records it wrote."""
         def execute(scratch: Path) -> dict:
+            if self.gpus:
+                pin_to_own_gpu(self.gpus)
             out = scratch / "results"
             nb = run_notebook(self.template, self.parameters(out), scratch, title=self.title)
             record = results.read_model(out / f"{self.spec_id}.json")
@@ -158,19 +164,21 @@ def run_job(job: ModelJob | PageJob) -> Outcome:
 
 
 def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data: Dataset, seeds: list[int],
-               smoke: bool, threads: int, precision: str, device: str, science: str,
+               smoke: bool, threads: int, precision: str, backend: str, gpus: list[str], science: str,
                scratch_root: Path | None = None) -> list[ModelJob]:
     """A job per chosen parameter file on the data a run really uses (`study.data.resolve`), writing into that
-    dataset's folder of the book, each job carrying the hash of its inputs."""
+    dataset's folder of the book, each job carrying the hash of its inputs. With `gpus` (the backend's), each
+    job's kernel sees only its worker's GPU."""
     jobs = []
     for spec_id in ids:
         spec_file = book.params_dir / f"{spec_id}.yaml"
         digest = staleness.model_hash(book.model_template, spec_file, science=science,
                                       data_identity=f"{data.name}:{data.sha256}", seeds=seeds, smoke=smoke,
-                                      precision=precision, threads=threads, device=device)
+                                      precision=precision, threads=threads, device=device_kind(gpus),
+                                      backend=f"{backend} {backend_version(backend)}")
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
-                             precision, digest, scratch_root))
+                             precision, backend, digest, scratch_root, len(gpus)))
     return jobs
 
 

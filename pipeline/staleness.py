@@ -1,8 +1,8 @@
 """What determines an executed notebook, as one hash, so that a rerun executes only what changed.
 
 A page's hash covers exactly what can change its figures: its template, its parameter file(s), the science
-sources (`study/*.py`), the pinned requirements, the data it uses, its seeds, precision, thread count and
-device kind, and, for a summary page, the result files it reads. The machinery (`pipeline/`) is not part of
+sources (`study/*.py`), the pinned requirements, the data it uses, its seeds, precision, thread count, device
+kind and Keras backend (with its version), and, for a summary page, the result files it reads. The machinery (`pipeline/`) is not part of
 it: editing how pages are run reruns nothing.
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 STUDY = REPO / "study"
 REQUIREMENTS = REPO / "requirements.txt"
-NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -32,21 +31,12 @@ def science_hash(study: Path | None = None, requirements: Path | None = None) ->
     return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
 
 
-def device_kind(gpus: Path = NVIDIA_GPUS) -> str:
-    """"cpu", or the models of the NVIDIA GPUs the driver lists, read without starting a framework."""
-    models = []
-    for info in sorted(gpus.glob("*/information")) if gpus.is_dir() else []:
-        model = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
-                      if line.startswith("Model:")), "GPU")
-        models.append(model)
-    return ", ".join(models) or "cpu"
-
-
 def model_hash(template: Path, spec_file: Path, *, science: str, data_identity: str, seeds: list[int], smoke: bool,
-               precision: str, threads: int, device: str) -> str:
-    """A model page's template, parameter file, science sources, data (name and arrays' hash) and run options."""
+               precision: str, threads: int, device: str, backend: str) -> str:
+    """A model page's template, parameter file, science sources, data (name and arrays' hash) and run options,
+    the Keras backend and its version among them."""
     options = json.dumps({"dataset": data_identity, "seeds": seeds, "smoke": smoke, "precision": precision,
-                          "threads": threads, "device": device}, sort_keys=True)
+                          "threads": threads, "device": device, "backend": backend}, sort_keys=True)
     return _digest(template.read_bytes(), spec_file.read_bytes(), science, options)
 
 

@@ -3,10 +3,11 @@ per model (`<dataset>/models/<id>.json`, with the seeds' summary); written atomi
 
 from __future__ import annotations
 
+import contextlib
+import math
 import platform
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,16 +19,14 @@ from study.spec import ModelSpec
 from study.stats import Summary, mean_ci
 from study.typed import Strict
 
-if TYPE_CHECKING:
-    from study.training import Fit
-
-PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "mlxtend")
+PACKAGES = ("keras", "tensorflow", "jax", "torch", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "mlxtend")
 
 
 class RunSeconds(Strict):
-    """Wall time of a run's training."""
+    """Wall time of a run's training (`fit`), and of each of its epochs."""
 
     train: float
+    epochs: list[float]
 
 
 class RunRecord(Strict):
@@ -51,20 +50,25 @@ class Summaries(Strict):
 
 
 class Hardware(Strict):
-    """The machine a model ran on: processor, cores, TensorFlow's threads per op and the devices it trained on."""
+    """The machine a model ran on: processor, cores, the Keras backend and its version, the backend's threads per
+    op (None: every core) and the devices it trained on."""
 
     machine: str
     processor: str
     cpu_count: int
+    backend: str
+    backend_version: str
     threads: int | None
     devices: list[str]
 
 
 class ModelSeconds(Strict):
-    """Wall time of a model's training over all seeds, and of its whole page."""
+    """Wall time of a model's training over all seeds and of its whole page, and its training speed: images per
+    second in the epochs after the first (the first includes compiling), median over seeds (None: one epoch)."""
 
     train: float
     total: float
+    images_per_second: float | None
 
 
 class ModelRecord(Strict):
@@ -85,6 +89,7 @@ class ModelRecord(Strict):
     smoke: bool
     inputs_hash: str | None
     precision: str
+    steps_per_execution: int
     versions: dict[str, str]
     hardware: Hardware
     seconds: ModelSeconds
@@ -92,17 +97,22 @@ class ModelRecord(Strict):
 
 def versions() -> dict[str, str]:
     """Python, platform and the versions of the packages that shape a result."""
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            **{p: version(p) for p in PACKAGES}}
+    installed = {}
+    for package in PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            installed[package] = version(package)
+    return {"python": platform.python_version(), "platform": platform.platform(), **installed}
 
 
-def run_record(spec_id: str, seed: int, fit: Fit, test: Evaluation) -> RunRecord:
-    """One training run as a record."""
-    return RunRecord(id=spec_id, seed=seed, history=fit.history, test=test, seconds=RunSeconds(train=round(fit.seconds, 3)))
+def run_record(spec_id: str, seed: int, history: dict[str, list], seconds: float, epoch_seconds: list[float],
+               test: Evaluation) -> RunRecord:
+    """One training run as a record: Keras' history (as floats), its wall times and its test metrics."""
+    return RunRecord(id=spec_id, seed=seed, history={k: [float(v) for v in vs] for k, vs in history.items()},
+                     test=test, seconds=RunSeconds(train=round(seconds, 3), epochs=[round(s, 3) for s in epoch_seconds]))
 
 
 def model_record(spec: ModelSpec, data: Dataset, runs: list[RunRecord], *, param_count: int, smoke: bool,
-                 total_seconds: float, hardware: Hardware, inputs_hash: str | None = None,
+                 total_seconds: float, hardware: Hardware, steps_per_execution: int, inputs_hash: str | None = None,
                  precision: str = "float32") -> ModelRecord:
     """A model over all its seeds: what it is, the data, the summary of every figure, and where the runs are."""
     tests = [r.test for r in runs]
@@ -118,9 +128,21 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[RunRecord], *, param
         ),
         positive_class=positive_class_name(data.class_names), dataset=data.provenance(),
         test_labels=[int(y) for y in data.y_test], smoke=smoke, inputs_hash=inputs_hash, precision=precision,
-        versions=versions(), hardware=hardware,
-        seconds=ModelSeconds(train=round(sum(r.seconds.train for r in runs), 3), total=round(total_seconds, 3)),
+        steps_per_execution=steps_per_execution, versions=versions(), hardware=hardware,
+        seconds=ModelSeconds(train=round(sum(r.seconds.train for r in runs), 3), total=round(total_seconds, 3),
+                             images_per_second=images_per_second(runs, fitted_images(spec, data))),
     )
+
+
+def fitted_images(spec: ModelSpec, data: Dataset) -> int:
+    """How many training images an epoch fits on: the first (1 - validation_split), as Keras' `fit` splits them."""
+    return math.floor(len(data.y_train) * (1 - spec.training.validation_split))
+
+
+def images_per_second(runs: list[RunRecord], images: int) -> float | None:
+    """Training images per second in the epochs after the first, median over seeds; None with one epoch."""
+    rates = [images / float(np.median(r.seconds.epochs[1:])) for r in runs if len(r.seconds.epochs) > 1]
+    return round(float(np.median(rates)), 1) if rates else None
 
 
 def run_path(spec_id: str, seed: int) -> str:

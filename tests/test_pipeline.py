@@ -40,7 +40,7 @@ def book_for(root: Path, params: Path, pages: Path = FIXTURE_PAGES) -> Book:
 
 
 def jobs_for(book: Book, science: str | None = None, **options):
-    defaults = dict(data=tiny(), seeds=[0], smoke=True, threads=1, precision="float32", device="cpu",
+    defaults = dict(data=tiny(), seeds=[0], smoke=True, threads=1, precision="float32", backend="tensorflow", gpus=[],
                     science=science or staleness.science_hash())
     return model_jobs(book, load_specs(book.params_dir), list(book.ids), **{**defaults, **options})
 
@@ -72,7 +72,8 @@ def test_editing_a_parameter_file_makes_only_that_run_stale(fixture_params, tmp_
 
 
 @pytest.mark.parametrize("option", [{"seeds": [0, 1]}, {"data": tiny(seed=1)}, {"precision": "mixed_bfloat16"},
-                                    {"threads": 2}, {"device": "NVIDIA H100 80GB HBM3"}, {"smoke": False}])
+                                    {"threads": 2}, {"gpus": ["NVIDIA H100 80GB HBM3"]}, {"smoke": False},
+                                    {"backend": "jax"}])
 def test_every_run_option_and_the_data_make_every_run_stale(fixture_params, tmp_path, option):
     book = book_for(tmp_path, fixture_params)
     for job in jobs_for(book):
@@ -256,6 +257,20 @@ def test_a_run_that_asked_for_mnist_and_got_the_sample_says_so_every_time(fixtur
     stale = jobs_for(book, data=real)
     assert {j.models_dir for j in stale} == {tmp_path / "book" / "mnist" / "models"}
     assert not any(j.is_fresh() for j in stale)
+
+
+def test_with_gpus_there_is_a_worker_per_gpu_and_each_runs_its_kernels_on_its_own(fixture_params, tmp_path, capsys,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(execute, "backend_gpus", lambda backend: ["Fake GPU A", "Fake GPU B"])
+    assert fixture_run(tmp_path, fast(fixture_params)) == 0
+    assert "2 GPU(s) seen by tensorflow: Fake GPU A, Fake GPU B; 2 worker(s), each on its own" in capsys.readouterr().out
+    seen = set()
+    for page in (tmp_path / "book" / "mnist-sample" / "models").glob("*.ipynb"):
+        text = "".join(o.get("text", "") for c in nbformat.read(page, as_version=4).cells for o in c.get("outputs", []))
+        seen.add(text.split("CUDA_VISIBLE_DEVICES=")[1].split()[0])
+    assert seen == {"0", "1"}
+    cpu_jobs = jobs_for(book_for(tmp_path, fixture_params), data=data.resolve("mnist-sample"))
+    assert not any(j.is_fresh() for j in cpu_jobs)  # the same pages on the CPU are other inputs
 
 
 def test_data_that_cannot_be_had_stops_the_run_before_anything_is_trained(fixture_params, tmp_path, capsys,

@@ -1,58 +1,91 @@
-import numpy as np
+"""Training is Keras' own `fit`: seeded runs repeat exactly, steps per execution change no figure, one log line
+per epoch; and the whole model page runs on the JAX backend (and PyTorch's, where it is installed)."""
 
-from study import data, metrics, models, training
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from pipeline import execute
+from study import backend, data, metrics, models, training
 from study.spec import load_specs
 
 
-def run_once(seed: int, subset: data.Dataset) -> tuple[dict, dict]:
-    spec = load_specs()["model_06"]
-    training.seed_everything(seed)
+def fit_once(seed: int, subset: data.Dataset, spec_id: str = "model_06", steps: int | None = None) -> tuple[dict, dict]:
+    spec = load_specs()[spec_id]
+    backend.seed_everything(seed)
     model = models.build(spec)
-    fit = training.train(model, spec, subset, epochs=2)
+    if steps is not None:
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=steps)
+    log = training.EpochLog(log=False)
+    history = model.fit(training.as_inputs(subset.x_train), subset.y_train, batch_size=spec.training.batch_size,
+                        epochs=2, validation_split=spec.training.validation_split, verbose=0, callbacks=[log])
     test = metrics.evaluate(subset.y_test, training.predict(model, subset.x_test), subset.class_names)
-    return fit.history, test
+    assert len(log.epoch_seconds) == 2 and log.seconds >= sum(log.epoch_seconds)
+    return history.history, test.model_dump()
 
 
 def test_same_seed_gives_identical_metrics_twice():
     subset = data.load("mnist-sample", smoke=True)
-    first, second, other = run_once(7, subset), run_once(7, subset), run_once(8, subset)
+    first, second, other = fit_once(7, subset), fit_once(7, subset), fit_once(8, subset)
     assert first == second
-    # a different seed changes the run, so the equality above is not vacuous
-    assert first[0]["loss"] != other[0]["loss"]
+    assert first[0]["loss"] != other[0]["loss"]  # a different seed changes the run: the equality is not vacuous
+
+
+def test_steps_per_execution_changes_no_figure():
+    subset = data.load("mnist-sample", smoke=True)
+    assert training.STEPS_PER_EXECUTION > 1
+    assert fit_once(3, subset, steps=1) == fit_once(3, subset)
 
 
 def test_epoch_log_prints_one_line_per_epoch(capsys):
     subset = data.load("mnist-sample", smoke=True)
     spec = load_specs()["model_01"]
-    training.seed_everything(0)
-    training.train(models.build(spec), spec, subset, epochs=3)
+    backend.seed_everything(0)
+    model = models.build(spec)
+    model.fit(training.as_inputs(subset.x_train), subset.y_train, batch_size=spec.training.batch_size, epochs=3,
+              validation_split=spec.training.validation_split, verbose=0, callbacks=[training.EpochLog()])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert all("val_accuracy" in line for line in lines)
     assert np.isfinite([float(line.split("loss ")[1].split()[0]) for line in lines]).all()
 
 
-def test_an_epoch_takes_the_steps_keras_takes_on_the_same_batches():
-    """Same start, same batch order: our epoch function and Keras' own train_on_batch give the same weights,
-    and the held-out last 10 % scores as Keras' evaluate scores it."""
-    subset = data.load("mnist-sample", smoke=True)
-    spec = load_specs()["model_06"]
-    batch, split = spec.training.batch_size, int(len(subset.y_train) * (1 - spec.training.validation_split))
-    training.seed_everything(3)
-    ours = models.build(spec)
-    fit = training.train(ours, spec, subset, epochs=1, log=False)
+def test_the_hardware_record_names_the_backend_and_its_version():
+    hardware = backend.hardware()
+    assert (hardware.backend, hardware.backend_version) == ("tensorflow", backend.version("tensorflow"))
+    assert hardware.devices  # "CPU" here, the GPUs' names where the backend sees some
 
-    training.seed_everything(3)
-    keras_model = models.build(spec)
-    order = np.random.permutation(split)
-    x, y = training.as_inputs(subset.x_train), subset.y_train
-    for start in range(0, split, batch):
-        keras_model.train_on_batch(x[order[start:start + batch]], y[order[start:start + batch]])
 
-    assert split < len(y) and (split % batch) != 0  # a partial last batch and a held-out part are both exercised
-    for a, b in zip(ours.weights, keras_model.weights):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
-    assert not np.allclose(ours.weights[0].numpy(), models.build(spec).weights[0].numpy())
-    held_out = keras_model.evaluate(x[split:], y[split:], batch_size=batch, verbose=0, return_dict=True)
-    assert fit.history["val_accuracy"] == [held_out["accuracy"]]
-    np.testing.assert_allclose(fit.history["val_loss"], [held_out["loss"]], rtol=1e-5)
+def smoke_on(backend_name: str, tmp_path) -> dict:
+    """Two model pages and the summary pages, executed with Keras on `backend_name`; their model records."""
+    root = tmp_path / backend_name
+    status = execute.main(["model_01", "model_06", "--smoke", "--datasets", "mnist-sample", "--backend", backend_name,
+                           "--root", str(root), "-j", "2"])
+    assert status == 0
+    models_dir = root / "book" / "mnist-sample" / "models"
+    assert (root / "book" / "intro.ipynb").is_file()
+    return {i: json.loads((models_dir / f"{i}.json").read_text()) for i in ("model_01", "model_06")}
+
+
+def test_a_smoke_run_on_the_jax_backend(tmp_path):
+    records = smoke_on("jax", tmp_path)
+    for record in records.values():
+        assert record["hardware"]["backend"] == "jax" and record["hardware"]["backend_version"] == "0.10.2"
+        assert record["summary"]["accuracy"]["mean"] > 0.1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                    reason="PyTorch is an optional install (pip install torch==2.13.0); the torch backend is not tested")
+def test_a_smoke_run_on_the_torch_backend(tmp_path):
+    records = smoke_on("torch", tmp_path)
+    assert {r["hardware"]["backend"] for r in records.values()} == {"torch"}
+
+
+def test_an_uninstalled_backend_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(backend, "available", lambda name: name != "torch")
+    status = execute.main(["--smoke", "--backend", "torch", "--root", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and "--backend torch: torch is not installed" in err and "Nothing was run." in err
+    assert not (tmp_path / "book").exists()

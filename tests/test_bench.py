@@ -1,0 +1,28 @@
+"""The benchmark's measurements and arithmetic (its figures are reported, never asserted)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from pipeline import bench
+
+
+def test_a_measurement_runs_in_a_fresh_process_and_reports_images_per_second():
+    out = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", "model_06", "mnist-sample", "2", "600",
+                          "64", "float32", "1"], cwd=REPO, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["images_per_s"] > 0 and 0 <= result["accuracy"] <= 1
+
+
+def test_ratios_are_of_medians_with_the_range_of_paired_repeats():
+    assert bench._ratios([10, 20, 30], [20, 40, 90]) == "2.00x (2.00–3.00)"
+    assert bench._ratios([100, 120, 110], [50, 60, 55], higher_is_better=False) == "2.00x (2.00–2.00)"
+    assert bench._spread([3.0, 1.0, 2.0], 1) == "2.0 (1.0–3.0)"
+
+
+def test_fewer_than_three_repeats_are_refused():
+    with pytest.raises(SystemExit):
+        bench.main(["--repeats", "2"])
