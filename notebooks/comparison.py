@@ -84,6 +84,11 @@ if len(table):
 # %% tags=["remove-input", "full-width"]
 positive_class = next((r.positive_class for r in results.values()), "class 1")
 display(study.report.summary_table(table.drop(columns=["title"]), positive_class))
+for rid, record in results.items():
+    stuck = study.evidence.at_chance_notice(rid, study.results.read_runs(results_dir, record),
+                                            len(record.dataset.class_names))
+    if stuck:
+        display(Markdown(stuck))
 
 # %% [markdown]
 # ## Accuracy by the factor each model varies

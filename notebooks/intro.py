@@ -12,33 +12,49 @@
 # ---
 
 # %% [markdown]
-# # Convolutional networks on MNIST and Fashion-MNIST: an executable study
+# # Small CNNs on MNIST, rerun
 #
-# A student's report trained ten small Keras convolutional networks on MNIST, changing one thing at a
-# time: kernel size, number of filters, a second convolution and its order, batch size, epochs,
-# activation and learning rate. Its numbers could not be rerun. This book reruns every one of its
-# models from a parameter file, with code you can read and execute, and sets the seed report's figures
-# beside the reproduced ones.
-#
-# Every page is a notebook executed by papermill from one template; the figures and tables on it were
-# computed when the book was built, on the data named at the top of the page.
+# A student's report trained ten small Keras CNNs on MNIST and drew a conclusion from each change. Every
+# model rerun with several seeds, on MNIST and Fashion-MNIST, each conclusion tested:
 
 # %% tags=["parameters", "remove-cell"]
 params_dir = "params"
-results_dirs = ["../book/mnist/models"]
+results_dirs = ["results/mnist/models"]
+evidence_pages = {"mnist": "mnist/comparison.ipynb"}
 
 # %% tags=["remove-cell"]
+from pathlib import Path
+
 from IPython.display import Markdown, display
 
+import study.evidence
 import study.report
 import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-results = [r for d in results_dirs for r in study.results.load_results(d, ids=specs).values()]
+dirs = {Path(d).parent.name: d for d in results_dirs}
+results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
+verdicts = {dataset: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[dataset]))
+            for dataset, r in results.items() if r}
+
+# %% tags=["remove-input", "full-width"]
+display(Markdown(study.evidence.findings(verdicts, evidence_pages)))
+display(Markdown(study.evidence.reproduction_finding(
+    {d: study.evidence.reproductions(r, dirs[d]) for d, r in results.items() if r}, evidence_pages)))
+
+# %% [markdown]
+# A claim is *supported* or *contradicted* only when every pair of seeds tells the two models apart on the
+# test set (McNemar's exact test, 5 %) and the 95 % interval of the accuracy difference excludes zero;
+# otherwise the difference is smaller than the noise between seeds. Each cell links to the page that holds
+# its evidence.
+#
+# The seed report's numbers could not be rerun. Here every page is a notebook executed by papermill from
+# one template and a parameter file; its figures and tables were computed when the book was built, on the
+# data named at its top.
 
 # %% tags=["remove-input"]
-for dataset in {r.dataset.name: r.dataset for r in results}.values():
+for dataset in {r.dataset.name: r.dataset for rs in results.values() for r in rs.values()}.values():
     display(Markdown(study.report.data_notice(dataset)))
 
 # %% [markdown]

@@ -18,9 +18,10 @@
 # This is the one template behind every model page. `nox -s execute` runs it with papermill once per
 # parameter file in `notebooks/params/`, replacing the `parameters` cell below, and writes
 # `book/<dataset>/models/<id>.ipynb`, `<id>.json` beside it and one `<id>/seed_<k>.json` per seed.
-# Opened here, it runs the parameter file named below; with `results_dir = None` it writes nothing.
+# Opened here, it runs the parameter file named below; with `results_dir = None` it writes nothing. The
+# values it ran with are listed at the end of each page, under "How this page was computed".
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters", "remove-cell"]
 spec_path = "params/model_01.yaml"
 dataset = "mnist"
 requested = None
@@ -58,9 +59,9 @@ import study.training
 study.training.set_precision(precision)
 spec = study.spec.load_spec(spec_path)
 data = study.data.load(dataset, smoke=smoke, requested=requested, expected_sha256=data_sha256)
-display(Markdown(study.report.data_notice(data.provenance())))
 compared = f" It is compared with **{spec.compare_with}**, from which it differs in: {spec.factor}." if spec.compare_with else ""
 display(Markdown(f"**Question.** {spec.question}{compared}"))
+display(Markdown(study.report.data_notice(data.provenance())))
 if spec.notes:
     display(Markdown(f"```{{note}}\n{spec.notes}\n```"))
 
@@ -111,6 +112,9 @@ display(study.plots.learning_curves([r.history for r in runs],
 
 # %% tags=["hide-input"]
 display(study.report.seed_runs(runs))
+stuck = study.evidence.at_chance_notice(spec.id, runs, len(data.class_names))
+if stuck:
+    display(Markdown(stuck))
 
 # %% [markdown]
 # The first seed's run in detail: confusion matrix, per-class precision, recall and F1 (scikit-learn),
@@ -150,11 +154,16 @@ display(study.evidence.reproduction_table(
 
 # %% tags=["hide-input"]
 display(study.report.seed_vs_reproduced(record, runs))
-speed = record.seconds.images_per_second
-print(f"training {record.seconds.train:.1f} s over {len(runs)} seed(s)"
-      + (f" ({speed:,.0f} training images/s after the first epoch)" if speed else "")
-      + f", whole page {record.seconds.total:.1f} s; Keras {keras.__version__} on {record.hardware.backend} "
-      f"{record.hardware.backend_version}, steps per execution {record.steps_per_execution}; hardware: {record.hardware}")
+
+# %% [markdown]
+# ## How this page was computed
+#
+# Everything that determines this page's figures, with its timings. Its inputs hash changes when any of them
+# does (`nox -s execute` then computes the page again); the executed notebook can be downloaded from the
+# top of the page.
+
+# %% tags=["remove-input"]
+display(Markdown(study.report.how_computed(record, epochs=epochs, threads=threads, inputs_hash=inputs_hash)))
 
 # %% tags=["remove-cell"]
 if results_dir:

@@ -25,6 +25,7 @@ from pipeline.interrupt import Stop, descendants, end
 from pipeline.jobs import ModelJob, Outcome, PageJob, failed_path, model_jobs, page_jobs
 from pipeline.kernel import ensure_kernel, kernel_env
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
+from pipeline.status import write_status
 from pipeline.toc import write_toc
 from study import backend
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
@@ -89,6 +90,8 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     if not backend.available(args.backend):
         problems.append(f"--backend {args.backend}: {args.backend} is not installed in this environment "
                         f"({INSTALL[args.backend]})")
+    if args.scheduler and not problems and (problem := schedule.unreachable(args.scheduler)):
+        problems.append(problem)
     if problems:
         raise Refused("\n".join(problems))
     try:
@@ -135,7 +138,7 @@ def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], 
     """Run the model jobs, then the summary pages (all of them when a model ran), publishing each outcome as it
     arrives and appending it to `finished`; KeyboardInterrupt on Ctrl-C or SIGTERM."""
     try:
-        with schedule.client(workers, scheduler) as client:
+        with schedule.client(workers, scheduler, scratch) as client:
             try:
                 for job, outcome in schedule.run(client, todo, "models"):
                     with stop.shielded():
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():
+            write_status(book)
             write_toc(book)
     outcomes = [o for j, o in finished if isinstance(j, ModelJob)]
     page_outcomes = [o for j, o in finished if isinstance(j, PageJob)]

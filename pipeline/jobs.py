@@ -7,6 +7,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -42,11 +43,19 @@ def failed_path(output: Path) -> Path:
     return output.with_suffix(".failed.ipynb")
 
 
-def _attempt(name: str, scratch_root: Path | None, run) -> Outcome:
-    """Call `run(scratch)` in a scratch folder of its own under `scratch_root`; an Outcome, never raising."""
+Inputs = tuple[tuple[str, bytes], ...]
+
+
+def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run) -> Outcome:
+    """Call `run(scratch)` in a scratch folder of its own under `scratch_root`, holding the job's input files at
+    their relative paths (the notebook's working folder: no path of the client's disk reaches a page); an
+    Outcome, never raising."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="job-", dir=scratch_root) as scratch:
         try:
+            for relative, content in inputs:
+                (Path(scratch) / relative).parent.mkdir(parents=True, exist_ok=True)
+                (Path(scratch) / relative).write_bytes(content)
             return Outcome(name=name, ok=True, **run(Path(scratch)), seconds=time.perf_counter() - start)
         except NotebookFailed as exc:
             page = nbformat.writes(exc.page) if exc.page is not None else None
@@ -57,15 +66,16 @@ def _attempt(name: str, scratch_root: Path | None, run) -> Outcome:
 
 
 def _publish_page(output: Path, outcome: Outcome, inputs_hash: str) -> None:
-    """Write an outcome's notebook into the book: the page (stamped with its inputs hash) if the job succeeded,
-    else its failure page beside a good earlier page, which is left as it was."""
+    """Write an outcome's notebook into the book, stamped with its inputs hash, when it was computed and how long
+    it took: the page if the job succeeded, else its failure page beside a good earlier page, left as it was."""
     if outcome.notebook is None:
         return
     nb = nbformat.reads(outcome.notebook, as_version=4)
+    nb.metadata["study"] = {"inputs_hash": inputs_hash, "seconds": round(outcome.seconds, 1),
+                            "computed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     if not outcome.ok:
         write_atomic(failed_path(output), nbformat.writes(nb))
         return
-    nb.metadata["study"] = {"inputs_hash": inputs_hash}
     write_atomic(output, nbformat.writes(nb))
     failed_path(output).unlink(missing_ok=True)
 
@@ -99,24 +109,27 @@ class ModelJob:
     def notebook(self) -> Path:
         return self.models_dir / f"{self.spec_id}.ipynb"
 
-    def parameters(self, results_dir: Path | str) -> dict:
-        """The values for the model template's parameters cell; the notebook writes its records to `results_dir`."""
-        return {"spec_path": str(self.spec_file), "dataset": self.dataset, "requested": self.requested,
+    @property
+    def parameters(self) -> dict:
+        """The values for the model template's parameters cell, paths relative to the job's scratch folder: the
+        parameter file at `params/<id>.yaml`, the records written to `results/`."""
+        return {"spec_path": f"params/{self.spec_id}.yaml", "dataset": self.dataset, "requested": self.requested,
                 "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds),
                 "threads": self.threads, "precision": self.precision, "backend": self.backend,
-                "results_dir": str(results_dir), "inputs_hash": self.inputs_hash}
+                "results_dir": "results", "inputs_hash": self.inputs_hash}
 
     def run(self) -> Outcome:
         """Execute the model template (on a worker); the outcome carries the notebook and the records it wrote."""
         def execute(scratch: Path) -> dict:
             if self.gpus:
                 pin_to_own_gpu(self.gpus)
-            out = scratch / "results"
-            nb = run_notebook(self.template, self.parameters(out), scratch, title=self.title)
-            record = results.read_model(out / f"{self.spec_id}.json")
-            return {"notebook": nbformat.writes(nb), "record": record, "runs": results.read_runs(out, record)}
+            nb = run_notebook(self.template, self.parameters, scratch, title=self.title)
+            record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
+            return {"notebook": nbformat.writes(nb), "record": record,
+                    "runs": results.read_runs(scratch / "results", record)}
 
-        return _attempt(self.name, self.scratch_root, execute)
+        inputs = ((f"params/{self.spec_id}.yaml", self.spec_file.read_bytes()),)
+        return _attempt(self.name, self.scratch_root, inputs, execute)
 
     def publish(self, outcome: Outcome) -> None:
         """Write the outcome into the book (on the client): the records, then the page, which marks them done."""
@@ -141,13 +154,14 @@ class PageJob:
     inputs_hash: str = ""
     title: str | None = None
     scratch_root: Path | None = None
+    inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
 
     def run(self) -> Outcome:
-        """Execute the page's template (on a worker); the outcome carries the notebook."""
+        """Execute the page's template (on a worker) on its input files; the outcome carries the notebook."""
         def execute(scratch: Path) -> dict:
             return {"notebook": nbformat.writes(run_notebook(self.template, self.parameters, scratch, title=self.title))}
 
-        return _attempt(self.name, self.scratch_root, execute)
+        return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
     def publish(self, outcome: Outcome) -> None:
         """Write the outcome's page into the book (on the client)."""
@@ -183,13 +197,20 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
 
 
 def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path | None = None) -> PageJob:
-    """The job of one summary page, with the hash of its template, the parameter files and the results it reads."""
+    """The job of one summary page: its input files (the parameter files, and the result files of the datasets it
+    reads, at the relative paths its parameters name) and the hash of its template, options and inputs."""
     spec_files = [book.params_dir / f"{i}.yaml" for i in book.ids]
-    result_files = [d / f"{i}.json" for d in page.reads for i in book.ids]
-    options = {"title": page.title, "not_compared": page.parameters.get("not_compared")}
-    digest = staleness.page_hash(page.template, spec_files, result_files, science=science, options=options)
+    result_files = [d / f"{i}.json" for d in page.reads for i in book.ids if (d / f"{i}.json").is_file()]
+    inputs = [(f"params/{p.name}", p) for p in spec_files]
+    for model_file in result_files:
+        folder = f"results/{model_file.parent.parent.name}/models"
+        inputs.append((f"{folder}/{model_file.name}", model_file))
+        inputs += [(f"{folder}/{run}", model_file.parent / run) for run in results.read_model(model_file).runs]
+    options = {k: v for k, v in page.parameters.items() if k not in ("params_dir", "results_dir", "results_dirs")}
+    digest = staleness.page_hash(page.template, spec_files, result_files, science=science,
+                                 options={"title": page.title, **options})
     return PageJob(page.name, page.template, book.book_dir / f"{page.name}.ipynb", page.parameters, digest, page.title,
-                   scratch_root)
+                   scratch_root, tuple((name, path.read_bytes()) for name, path in inputs))
 
 
 def page_jobs(book: Book, *, science: str, force: bool = False, scratch_root: Path | None = None) -> list[PageJob]:

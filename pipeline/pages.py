@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from study.data import DATASETS, LABELS, STAND_INS, STUDY_DATASETS
 from study.typed import Strict
@@ -19,12 +19,24 @@ MANIFEST = NOTEBOOKS / "pages.yml"
 
 
 class PageDecl(Strict):
-    """A summary page: its output name, its template in notebooks/, the results it reads and its title."""
+    """A summary page: its output name, its template in notebooks/, the results it reads, its title, and the
+    per-dataset page it links to for each dataset's evidence (given to it as `evidence_pages`). A page that
+    is `generated` (the status page) is written by the pipeline from the other pages instead of executed."""
 
     name: str
-    template: str
-    reads: Literal["dataset", "all", "compared"]
+    template: str | None = None
+    reads: Literal["dataset", "all", "compared"] | None = None
     title: str | None = None
+    links: str | None = None
+    generated: Literal["status"] | None = None
+
+    @model_validator(mode="after")
+    def _template_or_generated(self) -> PageDecl:
+        if (self.template is None) == (self.generated is None):
+            raise ValueError("give a page either a template or `generated: status`")
+        if self.template and self.reads is None:
+            raise ValueError("a page with a template needs `reads`: dataset, all or compared")
+        return self
 
 
 class ModelPages(Strict):
@@ -71,7 +83,7 @@ def load_manifest(path: Path = MANIFEST) -> Manifest:
     templates = [manifest.root.template, manifest.per_dataset.models.template,
                  *(p.template for p in manifest.per_dataset.pages), *(p.template for part in manifest.closing
                                                                       for p in part.pages)]
-    missing = [t for t in templates if not (path.parent / t).is_file()]
+    missing = [t for t in templates if t and not (path.parent / t).is_file()]
     if missing:
         raise ManifestError(f"{path}: no such template(s) in {path.parent}: {', '.join(missing)}")
     return manifest
@@ -129,21 +141,29 @@ class Book:
         pages = [self._page(decl, [d], f"{d}/{decl.name}", LABELS[d])
                  for d in datasets for decl in self.manifest.per_dataset.pages]
         pages.append(self._page(self.manifest.root, datasets, self.manifest.root.name, None))
-        pages += [self._page(decl, datasets, decl.name, None) for part in self.manifest.closing for decl in part.pages]
+        pages += [self._page(decl, datasets, decl.name, None) for part in self.manifest.closing for decl in part.pages
+                  if decl.template]
         return pages
 
+    def generated_pages(self) -> list[PageDecl]:
+        """The pages the pipeline writes itself (the status page)."""
+        return [decl for part in self.manifest.closing for decl in part.pages if decl.generated]
+
     def _page(self, decl: PageDecl, datasets: list[str], name: str, label: str | None) -> SummaryPage:
-        parameters: dict = {"params_dir": str(self.params_dir)}
+        """A page's parameters name its inputs relative to its working folder: `params/`, `results/<dataset>/models`."""
+        parameters: dict = {"params_dir": "params"}
         if decl.reads == "dataset":
             read = datasets
-            parameters["results_dir"] = str(self.models_dir(read[0]))
+            parameters["results_dir"] = f"results/{read[0]}/models"
         elif decl.reads == "all":
             read = datasets
-            parameters["results_dirs"] = [str(self.models_dir(d)) for d in read]
+            parameters["results_dirs"] = [f"results/{d}/models" for d in read]
         else:
             read = compared_datasets(datasets)
-            parameters["results_dirs"] = [str(self.models_dir(d)) for d in read]
+            parameters["results_dirs"] = [f"results/{d}/models" for d in read]
             parameters["not_compared"] = [LABELS[d] for d in datasets if d not in read]
+        if decl.links:
+            parameters["evidence_pages"] = {d: f"{d}/{decl.links}.ipynb" for d in read}
         title = decl.title.format(label=label) if decl.title and label else decl.title
         return SummaryPage(name, self.notebooks / decl.template, title, parameters,
                            tuple(self.models_dir(d) for d in read))
@@ -165,9 +185,10 @@ class Book:
         return {"format": "jb-book", "root": f"book/{self.manifest.root.name}", "parts": parts}
 
     def _present(self, names: list[str]) -> list[dict]:
-        """The executed (or failed) notebooks among `names`, as toc entries."""
+        """The executed (or failed) notebooks, and the generated pages, among `names`, as toc entries."""
         return [{"file": f"book/{name}{suffix}"} for name in names for suffix in ("", ".failed")
-                if (self.book_dir / f"{name}{suffix}.ipynb").is_file()]
+                if (self.book_dir / f"{name}{suffix}.ipynb").is_file()
+                or (not suffix and (self.book_dir / f"{name}.md").is_file())]
 
     def pages(self) -> list[str]:
         """Every document of the table of contents, root first: what the built site must hold."""

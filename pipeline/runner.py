@@ -3,7 +3,10 @@ nothing is written anywhere else, so the caller decides what lands in the book."
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import jupytext
@@ -11,6 +14,10 @@ import nbformat
 from traitlets.config import Config
 
 from pipeline.kernel import ensure_kernel
+
+
+# a Unix socket's path holds at most 107 bytes; the kernel's five sockets end in "-<port>" after this folder
+SOCKET_FOLDER_MAX = 80
 
 
 class NotebookFailed(RuntimeError):
@@ -66,9 +73,24 @@ def template_parameters(template: Path) -> dict:
         return papermill.inspect_notebook(str(notebook))
 
 
+@contextlib.contextmanager
+def socket_folder(scratch: Path) -> Iterator[Path]:
+    """A folder for the kernel's Unix sockets: in `scratch` when its path is short enough for a socket's, otherwise
+    a short-lived folder of its own under the system's temporary folder (a long $TMPDIR, as on macOS or in
+    pytest, would make the kernel fail to start); removed afterwards."""
+    if len(str(scratch / "kernel")) <= SOCKET_FOLDER_MAX:
+        yield scratch
+        return
+    folder = Path(tempfile.mkdtemp(prefix="cnn-kernel-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_notebook(template: Path, parameters: dict, scratch: Path, *, title: str | None = None) -> nbformat.NotebookNode:
-    """Execute `template` with papermill (kernel `cnn-study`, run from the template's folder), working in `scratch`
-    only.
+    """Execute `template` with papermill (kernel `cnn-study`), with `scratch` as its working folder and the only
+    place it writes.
 
     Returns the executed notebook; if a cell raises, NotebookFailed carries the page marked as failed.
     """
@@ -81,12 +103,13 @@ def run_notebook(template: Path, parameters: dict, scratch: Path, *, title: str 
     source, output = scratch / f"{template.stem}.ipynb", scratch / f"{template.stem}.out.ipynb"
     nbformat.write(nb, source)
     try:
-        papermill.execute_notebook(
-            str(source), str(output), parameters=parameters, kernel_name=ensure_kernel(), cwd=str(template.parent),
-            progress_bar=False, log_output=False, language="python",
-            # the kernel talks to papermill over local sockets in the scratch folder, not unencrypted TCP
-            config=Config({"KernelManager": {"transport": "ipc", "ip": str(scratch / "kernel")}}),
-        )
+        with socket_folder(scratch) as sockets:
+            papermill.execute_notebook(
+                str(source), str(output), parameters=parameters, kernel_name=ensure_kernel(), cwd=str(scratch),
+                progress_bar=False, log_output=False, language="python",
+                # the kernel talks to papermill over local sockets, not unencrypted TCP
+                config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}}),
+            )
     except Exception as exc:
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
         page = _failure_page(nbformat.read(output, as_version=4), exc) if output.is_file() else None

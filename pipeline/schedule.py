@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
@@ -17,19 +18,35 @@ from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
 
 
 @contextlib.contextmanager
-def client(workers: int, scheduler: str | None = None):
-    """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded processes."""
+def client(workers: int, scheduler: str | None = None, scratch: Path | None = None):
+    """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded processes
+    whose files (Dask's `dask-scratch-space`, the scheduler's too) go into `scratch`."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as c:
             yield c
         return
-    with signals_ignored():
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-    with cluster, Client(cluster) as c:
-        yield c
+    with dask.config.set({"temporary-directory": str(scratch) if scratch else None}):
+        with signals_ignored():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as c:
+            yield c
+
+
+def unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why the Dask scheduler at `address` cannot be used, in one line, or None when a client connects to it."""
+    from dask.distributed import Client
+
+    try:
+        with Client(address, timeout=f"{timeout}s"):
+            return None
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"--scheduler {address}: cannot connect ({reason}); check that `dask scheduler` runs there, that "
+                "the address and port are right and that this machine can reach it")
 
 
 def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:

@@ -1,4 +1,5 @@
-"""The book's table of contents (`_toc.yml`), derived from the declared pages and what `book/` holds.
+"""The book's table of contents (`_toc.yml`) and its status page, derived from the declared pages and what `book/`
+holds.
 
 Usage: python -m pipeline.toc [--root DIR] [--params DIR] [--pages FILE]
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.pages import MANIFEST, REPO, Book, load_manifest
+from pipeline.status import write_status
 from study.files import write_atomic
 from study.spec import PARAMS_DIR, load_specs
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=Path, default=MANIFEST)
     args = parser.parse_args(argv)
     book = Book(load_manifest(args.pages), args.root, args.params, tuple(load_specs(args.params)), args.pages.parent)
+    for path in write_status(book):
+        print(f"wrote {path}")
     print(f"wrote {write_toc(book)}")
     return 0
 

@@ -11,9 +11,10 @@ from scipy import stats as scipy_stats
 
 from study import stats
 from study.data import LABELS
-from study.results import ModelRecord, predictions, read_runs
+from study.report import figure
+from study.results import ModelRecord, RunRecord, predictions, read_runs
 from study.spec import ModelSpec
-from study.stats import Comparison, Summary
+from study.stats import UNIT, Comparison, Summary, interval
 from study.typed import Strict
 
 TEST_ONES = 1135  # images of digit 1 in the MNIST test set
@@ -29,6 +30,7 @@ class Reproduction(Strict):
     ours: Summary
     interval_low: float
     interval_high: float
+    interval_clipped: bool
     verdict: str | None
     why_not: str
 
@@ -63,8 +65,10 @@ def reproduction(model_id: str, reported: float | None, accuracies: list[float],
     verdict = stats.reproduction(reported, accuracies) if dataset == SEED_DATASET else None
     why_not = ("" if verdict else "the seed ran on MNIST" if dataset != SEED_DATASET
                else "no figure in the seed report" if reported is None else "needs two or more seeds")
-    return Reproduction(model=model_id, reported=reported, ours=stats.mean_ci(accuracies), interval_low=low,
-                        interval_high=high, verdict=verdict, why_not=why_not)
+    clipped = bool(low < UNIT[0] or high > UNIT[1])
+    return Reproduction(model=model_id, reported=reported, ours=stats.mean_ci(accuracies, bounds=UNIT),
+                        interval_low=max(low, UNIT[0]), interval_high=min(high, UNIT[1]), interval_clipped=clipped,
+                        verdict=verdict, why_not=why_not)
 
 
 def reproductions(results: dict[str, ModelRecord], models_dir: str | Path) -> list[Reproduction]:
@@ -75,13 +79,11 @@ def reproductions(results: dict[str, ModelRecord], models_dir: str | Path) -> li
 
 def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
     """Reproductions for display, one row per model."""
-    def four(value: float | None) -> str:
-        return "—" if value is None or math.isnan(value) else f"{value:.4f}"
-
     return pd.DataFrame([{
-        "model": r.model, "seed reported": four(r.reported), "ours: mean": four(r.ours.mean), "sd": four(r.ours.sd),
-        "min–max": f"{r.ours.min:.4f}–{r.ours.max:.4f}",
-        "95 % prediction interval": "—" if math.isnan(r.interval_low) else f"[{r.interval_low:.4f}, {r.interval_high:.4f}]",
+        "model": r.model, "seed reported": figure(r.reported), "ours: mean": figure(r.ours.mean),
+        "sd": figure(r.ours.sd), "min–max": f"{r.ours.min:.4f}–{r.ours.max:.4f}",
+        "95 % prediction interval": "—" if math.isnan(r.interval_low) else
+        f"[{r.interval_low:.4f}, {r.interval_high:.4f}]" + (" (clipped to [0, 1])" if r.interval_clipped else ""),
         "verdict": r.verdict or f"— ({r.why_not})",
     } for r in rows]).set_index("model")
 
@@ -94,6 +96,23 @@ def reproduction_count(rows: list[Reproduction]) -> str:
     hits = sum(r.verdict == stats.REPRODUCED for r in judged)
     return (f"**{hits} of {len(judged)}** of the seed report's test accuracies are reproduced: they lie inside the "
             f"95 % prediction interval for one more run of ours.")
+
+
+def at_chance(runs: list[RunRecord], classes: int = 10, margin: float = 0.05) -> list[RunRecord]:
+    """The seeds whose test accuracy stayed within `margin` of guessing (1 / classes): runs that did not learn."""
+    return [r for r in runs if r.test.accuracy < 1 / classes + margin]
+
+
+def at_chance_notice(model_id: str, runs: list[RunRecord], classes: int = 10) -> str:
+    """A MyST warning naming the seeds of a model that stayed at chance, and why its interval is then wide; ""
+    when none did."""
+    stuck = at_chance(runs, classes)
+    if not stuck:
+        return ""
+    seeds = ", ".join(f"seed {r.seed} ({r.test.accuracy:.4f})" for r in stuck)
+    return (f"```{{warning}}\n{model_id}: {seeds} stayed at chance (1 in {classes} right): that run did not learn. "
+            f"Its mean and interval over seeds mix runs that did not learn with runs that did, which is why the "
+            f"interval is wide; read the seeds one by one.\n```")
 
 
 def comparisons(results: dict[str, ModelRecord], models_dir: str | Path) -> dict[str, Comparison]:
@@ -135,10 +154,45 @@ def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
         "seed: A − B": "—" if v.seed_diff_pp is None else f"{v.seed_diff_pp:+.2f} pp",
         "ours: A, B": f"{v.accuracy_a:.4f}, {v.accuracy_b:.4f}",
         "ours: A − B": f"{v.diff_pp.mean:+.2f} pp",
-        "95 % CI": "—" if math.isnan(v.diff_pp.low) else f"[{v.diff_pp.low:+.2f}, {v.diff_pp.high:+.2f}] pp",
+        "95 % CI": interval(v.diff_pp, digits=2, unit=" pp", signed=True),
         "McNemar p (largest)": f"{v.p_max:.2g}",
         "verdict": v.verdict,
     } for v in verdicts])
+
+
+def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> str:
+    """The front page's answer, as a MyST table: one row per claim of the seed report, one column per dataset,
+    each cell the verdict (linked to the page with its evidence), our effect and its 95 % interval."""
+    claims = {v.claim: (v.model, v.baseline) for vs in verdicts.values() for v in vs}
+    if not claims:
+        return "No claim of the seed report can be tested yet: run `nox -s execute`."
+    header = "| the seed report's claim | " + " | ".join(LABELS[d] for d in verdicts) + " |"
+    lines = [header, "| --- |" + " --- |" * len(verdicts)]
+    for claim, (model, baseline) in claims.items():
+        cells = []
+        for dataset, vs in verdicts.items():
+            v = next((v for v in vs if v.claim == claim), None)
+            ci = interval(v.diff_pp, digits=2, signed=True) if v else "—"
+            cells.append("—" if v is None else
+                         f"[{v.verdict.replace(' at the 5 % level', '')}]({pages[dataset]}) {v.diff_pp.mean:+.2f} pp"
+                         + ("" if ci == "—" else f" {ci}"))
+        short = f"{model} vs {baseline}".replace("model_", "M")
+        lines.append(f"| {claim} ({short}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[str, str]) -> str:
+    """The front page's sentence on the seed's accuracies: how many our runs reproduce on MNIST, linked."""
+    if SEED_DATASET not in reproduced:
+        return ("The seed report's accuracies are on the full MNIST, which this book holds no results for, so "
+                "none is judged here.")
+    rows = reproduced[SEED_DATASET]
+    judged = [r for r in rows if r.verdict]
+    if not judged:
+        return f"The seed report's accuracies are not judged here: {rows[0].why_not if rows else 'no results yet'}."
+    hits = sum(r.verdict == stats.REPRODUCED for r in judged)
+    return (f"Our runs reproduce **{hits} of {len(judged)}** of the seed report's test accuracies on MNIST: they lie "
+            f"inside the 95 % prediction interval for one more run of ours ([evidence]({pages[SEED_DATASET]})).")
 
 
 def claims_across(verdicts: dict[str, list[ClaimVerdict]]) -> pd.DataFrame:
@@ -159,16 +213,16 @@ def digit_one_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
             continue
         ones = recall * TEST_ONES
         rows.append({"model": spec.id, "seed recall": recall, "recall × 1135": round(ones, 6),
-                     "whole number": bool(abs(ones - round(ones)) < 1e-6)})
-    return pd.DataFrame(rows).set_index("model")
+                     "whole number": "yes" if abs(ones - round(ones)) < 1e-6 else "no"})
+    return pd.DataFrame(rows).set_index("model").map(figure)
 
 
 def conclusion_table_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
     """The seed's section accuracies beside the ones in its own conclusion table."""
     rows = [{"model": s.id, "section": s.seed_report.accuracy, "conclusion table": s.seed_report.conclusion_table_accuracy,
-             "agree": s.seed_report.accuracy == s.seed_report.conclusion_table_accuracy}
+             "agree": "yes" if s.seed_report.accuracy == s.seed_report.conclusion_table_accuracy else "no"}
             for s in specs.values() if s.seed_report.conclusion_table_accuracy is not None]
-    return pd.DataFrame(rows).set_index("model")
+    return pd.DataFrame(rows).set_index("model").map(figure)
 
 
 def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -184,8 +238,8 @@ def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
         finish = float(np.median([r.train_accuracy_last for k, r in reported.items() if k != sid]))
         rows.append({"model": sid, "first epoch": rep.train_accuracy_first, "last epoch": rep.train_accuracy_last,
                      "others' median last epoch": round(finish, 4),
-                     "started from trained weights": rep.train_accuracy_first >= finish})
-    return pd.DataFrame(rows).set_index("model")
+                     "started from trained weights": "yes" if rep.train_accuracy_first >= finish else "no"})
+    return pd.DataFrame(rows).set_index("model").map(figure)
 
 
 def across_datasets(results_by_dataset: dict[str, dict[str, ModelRecord]]) -> pd.DataFrame:
@@ -205,7 +259,7 @@ def across_table(table: pd.DataFrame) -> pd.DataFrame:
     names = {"accuracy": "accuracy", "ci_low": "CI low", "ci_high": "CI high", "rank": "rank"}
     shown = table.copy()
     shown.columns = [f"{LABELS[d]}: {names[f]}" for d, f in table.columns]
-    return shown.round(4).astype(object).fillna("—")
+    return shown.map(figure)
 
 
 def rank_correlation(table: pd.DataFrame, a: str, b: str) -> RankCorrelation:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from study.data import LABELS, Provenance
 from study.results import SUMMARY_COLUMNS, ModelRecord, RunRecord
 from study.spec import ModelSpec
-from study.stats import Summary, mean_ci
+from study.stats import UNIT, Summary, interval, mean_ci
 
 
 def configurations(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -41,6 +44,17 @@ def mean_sd(summary: Summary) -> str:
     return f"{summary.mean:.4f}" if summary.n < 2 else f"{summary.mean:.4f} ± {summary.sd:.4f}"
 
 
+def figure(value) -> str:
+    """A value as every table prints it: integers as integers, fractions with four decimals, "—" for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4f}"
+    return str(value)
+
+
 def seed_vs_reproduced(record: ModelRecord, runs: list[RunRecord]) -> pd.DataFrame:
     """The seed's figures beside this study's (mean ± sd over seeds); precision/recall/F1 as the seed computed
     them (class 1 as the positive class) and macro-averaged."""
@@ -61,9 +75,9 @@ def seed_vs_reproduced(record: ModelRecord, runs: list[RunRecord]) -> pd.DataFra
         ("parameters", seed.params, record.param_count),
     ]
     seed_column = "seed reported (MNIST)" if positive == "digit 1" else "seed reported (MNIST, digit 1)"
-    frame = pd.DataFrame(rows, columns=["figure", seed_column,
-                                        f"reproduced on {record.dataset.label} ({len(runs)} seeds)"])
-    return frame.set_index("figure").astype(object).fillna("—")
+    frame = pd.DataFrame([(name, figure(seed_value), figure(ours)) for name, seed_value, ours in rows],
+                         columns=["figure", seed_column, f"reproduced on {record.dataset.label} ({len(runs)} seeds)"])
+    return frame.set_index("figure")
 
 
 def seed_runs(runs: list[RunRecord]) -> pd.DataFrame:
@@ -72,24 +86,50 @@ def seed_runs(runs: list[RunRecord]) -> pd.DataFrame:
     frame = pd.DataFrame([{"seed": r.seed, "accuracy": r.test.accuracy, "macro F1": r.test.macro.f1,
                            f"F1, {positive}": r.test.positive_class.f1, "train s": r.seconds.train}
                           for r in runs]).set_index("seed")
-    summaries = {col: mean_ci(frame[col]) for col in frame.columns}
+    summaries = {col: mean_ci(frame[col], bounds=None if col == "train s" else UNIT) for col in frame.columns}
     extra = pd.DataFrame({
         "mean ± sd": {c: mean_sd(v) for c, v in summaries.items()},
-        "95 % CI": {c: "—" if v.n < 2 else f"[{v.low:.4f}, {v.high:.4f}]" for c, v in summaries.items()},
+        "95 % CI": {c: interval(v) for c, v in summaries.items()},
     }).T
-    return pd.concat([frame.round(4).astype(object), extra])
+    return pd.concat([frame.map(figure), extra])
 
 
 def per_class(run: RunRecord) -> pd.DataFrame:
     """scikit-learn's per-class precision, recall, F1 and support of one run."""
-    return (pd.DataFrame([c.model_dump() for c in run.test.per_class]).set_index("name").drop(columns="label")
-            .round(4))
+    return pd.DataFrame([c.model_dump() for c in run.test.per_class]).set_index("name").drop(columns="label").map(figure)
 
 
 def summary_table(table: pd.DataFrame, positive_class: str) -> pd.DataFrame:
     """`study.results.summary` for display: labelled columns, dashes for what is missing."""
     labels = {k: v.format(positive=positive_class) for k, v in SUMMARY_COLUMNS.items()}
-    return table.rename(columns=labels).astype(object).fillna("—")
+    return table.rename(columns=labels).map(figure)
+
+
+def how_computed(record: ModelRecord, *, epochs: int, threads: int, inputs_hash: str | None) -> str:
+    """What a model page was computed with and on, and how long it took (parameters, data, software, hardware), as
+    a MyST table."""
+    hardware, seconds, data = record.hardware, record.seconds, record.dataset
+    speed = (f"{seconds.images_per_second:,.0f} (after the first epoch, median over seeds)"
+             if seconds.images_per_second else "— (one epoch only: the first includes compiling)")
+    rows = {
+        "parameter file": f"notebooks/params/{record.id}.yaml",
+        "seeds": ", ".join(map(str, record.seeds)),
+        "epochs": str(epochs) + (" (smoke run)" if record.smoke else ""),
+        "data": f"{data.label}: {data.n_train:,} training and {data.n_test:,} test images from {data.source}",
+        "data SHA-256 (arrays)": data.sha256,
+        "training": f"Keras' fit on {hardware.backend} {hardware.backend_version}, {record.steps_per_execution} "
+                    f"steps per execution, {record.precision}",
+        "threads per op": str(hardware.threads or "all cores") + ("" if threads else " (the backend's default)"),
+        "devices": ", ".join(hardware.devices),
+        "processor": f"{hardware.processor} ({hardware.machine}), {hardware.cpu_count} cores",
+        "training time": f"{seconds.train:.1f} s over {len(record.seeds)} seed(s)",
+        "training images per second": speed,
+        "whole page": f"{seconds.total:.1f} s",
+        "versions": ", ".join(f"{k} {v}" for k, v in record.versions.items()),
+        "inputs hash": f"`{inputs_hash}`" if inputs_hash else "— (run by hand)",
+    }
+    rows["data SHA-256 (arrays)"] = f"`{data.sha256}`"
+    return "| what | this page used |\n| --- | --- |\n" + "\n".join(f"| {k} | {v.replace('|', '/')} |" for k, v in rows.items())
 
 
 def data_notice(dataset: Provenance) -> str:

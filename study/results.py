@@ -16,7 +16,7 @@ from study.data import Dataset, Provenance
 from study.files import write_atomic
 from study.metrics import Evaluation, positive_class_name
 from study.spec import ModelSpec
-from study.stats import Summary, mean_ci
+from study.stats import UNIT, Summary, mean_ci
 from study.typed import Strict
 
 PACKAGES = ("keras", "tensorflow", "jax", "torch", "numpy", "scikit-learn", "scipy", "pandas", "seaborn", "mlxtend")
@@ -120,11 +120,11 @@ def model_record(spec: ModelSpec, data: Dataset, runs: list[RunRecord], *, param
         id=spec.id, title=spec.title, factor=spec.factor, compare_with=spec.compare_with, spec=spec,
         param_count=int(param_count), seeds=[r.seed for r in runs], runs=[run_path(spec.id, r.seed) for r in runs],
         summary=Summaries(
-            accuracy=mean_ci([t.accuracy for t in tests]),
-            macro_f1=mean_ci([t.macro.f1 for t in tests]),
-            positive_f1=mean_ci([t.positive_class.f1 for t in tests]),
-            positive_precision=mean_ci([t.positive_class.precision for t in tests]),
-            positive_recall=mean_ci([t.positive_class.recall for t in tests]),
+            accuracy=mean_ci([t.accuracy for t in tests], bounds=UNIT),
+            macro_f1=mean_ci([t.macro.f1 for t in tests], bounds=UNIT),
+            positive_f1=mean_ci([t.positive_class.f1 for t in tests], bounds=UNIT),
+            positive_precision=mean_ci([t.positive_class.precision for t in tests], bounds=UNIT),
+            positive_recall=mean_ci([t.positive_class.recall for t in tests], bounds=UNIT),
         ),
         positive_class=positive_class_name(data.class_names), dataset=data.provenance(),
         test_labels=[int(y) for y in data.y_test], smoke=smoke, inputs_hash=inputs_hash, precision=precision,

@@ -13,11 +13,12 @@ LEVEL = 0.95
 ALPHA = 1 - LEVEL
 SUPPORTED, CONTRADICTED, TIE = "supported", "contradicted", "not distinguishable at the 5 % level"
 REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
+UNIT = (0.0, 1.0)  # the range of an accuracy, a precision, a recall or an F1
 
 
 class Summary(Strict):
-    """Values over seeds: count, mean, sample sd, the Student-t 95 % interval of the mean (NaN below two values),
-    and the smallest and largest."""
+    """Values over seeds: count, mean, sample sd, the Student-t 95 % interval of the mean (NaN below two values;
+    `clipped` when it was cut to the figure's range) and the smallest and largest."""
 
     n: int
     mean: float
@@ -26,6 +27,7 @@ class Summary(Strict):
     high: float
     min: float
     max: float
+    clipped: bool = False
 
 
 class McNemar(Strict):
@@ -48,8 +50,9 @@ class Comparison(Strict):
     distinguishable: bool
 
 
-def mean_ci(values, level: float = LEVEL) -> Summary:
-    """Mean, sample standard deviation and Student-t confidence interval of the mean (NaN below two values)."""
+def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean, sample standard deviation and Student-t confidence interval of the mean (NaN below two values), the
+    interval clipped to `bounds` (a figure's range, such as [0, 1] for an accuracy) when it leaves them."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     mean = float(x.mean()) if n else math.nan
@@ -58,7 +61,19 @@ def mean_ci(values, level: float = LEVEL) -> Summary:
         return Summary(n=n, mean=mean, sd=math.nan, low=math.nan, high=math.nan, min=lowest, max=highest)
     sd = float(x.std(ddof=1))
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=sd / math.sqrt(n)) if sd else (mean, mean)
-    return Summary(n=n, mean=mean, sd=sd, low=float(low), high=float(high), min=lowest, max=highest)
+    clipped = bounds is not None and (low < bounds[0] or high > bounds[1])
+    if clipped:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Summary(n=n, mean=mean, sd=sd, low=float(low), high=float(high), min=lowest, max=highest, clipped=clipped)
+
+
+def interval(summary: Summary, digits: int = 4, unit: str = "", signed: bool = False) -> str:
+    """A summary's interval as pages print it, "—" without one, saying so when it was clipped."""
+    if math.isnan(summary.low):
+        return "—"
+    sign = "+" if signed else ""
+    text = f"[{summary.low:{sign}.{digits}f}, {summary.high:{sign}.{digits}f}]{unit}"
+    return f"{text} (clipped to the possible range)" if summary.clipped else text
 
 
 def prediction_interval(values, level: float = LEVEL) -> tuple[float, float]:
@@ -107,7 +122,7 @@ def paired_comparison(runs_a: dict[int, np.ndarray], runs_b: dict[int, np.ndarra
         right_a, right_b = runs_a[seed] == y_true, runs_b[seed] == y_true
         diffs.append(100 * (right_a.mean() - right_b.mean()))
         tests.append(mcnemar_exact(right_a, right_b, seed))
-    diff = mean_ci(diffs)
+    diff = mean_ci(diffs, bounds=(-100.0, 100.0))
     p_max = max(t.p for t in tests)
     interval_clear = len(seeds) < 2 or not (diff.low <= 0 <= diff.high)
     return Comparison(seeds=seeds, diff_pp=diff, mcnemar=tests, p_max=p_max,

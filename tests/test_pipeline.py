@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from conftest import FIXTURE_PAGES, REPO, fixture_run
 from pipeline import execute, staleness
 from pipeline.jobs import failed_path, model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
-from pipeline.runner import template_parameters
+from pipeline.runner import SOCKET_FOLDER_MAX, socket_folder, template_parameters
 from study import data
 from study.spec import load_specs
 
@@ -50,6 +49,14 @@ def mark_executed(job):
     job.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nbformat.v4.new_notebook(metadata={"study": {"inputs_hash": job.inputs_hash}}), job.notebook)
     (job.models_dir / f"{job.spec_id}.json").write_text("{}")
+
+
+def fake_result(models_dir: Path, spec_id: str) -> None:
+    """The fixture's record and run, as a model's result files."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURE_PAGES.parent / "record.json", models_dir / f"{spec_id}.json")
+    (models_dir / spec_id).mkdir()
+    shutil.copy(FIXTURE_PAGES.parent / "run.json", models_dir / spec_id / "seed_0.json")
 
 
 def fast(params: Path) -> Path:
@@ -113,13 +120,12 @@ def test_a_summary_page_hash_follows_results_not_where_the_checkout_lies(fixture
         return {j.name: j.inputs_hash for j in page_jobs(book_for(root, fixture_params), science="s", force=True)}
 
     for d in ("mnist-sample", "fashion-mnist"):
-        folder = tmp_path / "a" / "book" / d / "models"
-        folder.mkdir(parents=True)
-        (folder / "model_a.json").write_text(f'{{"dataset": "{d}"}}')
+        fake_result(tmp_path / "a" / "book" / d / "models", "model_a")
     before = hashes(tmp_path / "a")
     shutil.move(tmp_path / "a", tmp_path / "moved")
     assert hashes(tmp_path / "moved") == before
-    (tmp_path / "moved" / "book" / "fashion-mnist" / "models" / "model_a.json").write_text('{"dataset": "changed"}')
+    changed = tmp_path / "moved" / "book" / "fashion-mnist" / "models" / "model_a.json"
+    changed.write_text(changed.read_text().replace('"smoke": true', '"smoke": false'))
     after = hashes(tmp_path / "moved")
     assert after["mnist-sample/comparison"] == before["mnist-sample/comparison"]
     assert all(after[n] != before[n] for n in ("fashion-mnist/comparison", "intro", "cross_dataset"))
@@ -149,7 +155,7 @@ def test_each_template_takes_exactly_the_parameters_its_jobs_send(tmp_path):
         (tmp_path / "book" / d / "models").mkdir(parents=True)
         (tmp_path / "book" / d / "models" / "model_01.json").write_text("{}")
     job = jobs_for(book)[0]
-    sent = {str(job.template): set(job.parameters("results"))}
+    sent = {str(job.template): set(job.parameters)}
     for page in book.summary_pages():
         sent.setdefault(str(page.template), set(page.parameters))
         assert sent[str(page.template)] == set(page.parameters), page.name
@@ -294,6 +300,8 @@ def test_data_that_cannot_be_had_stops_the_run_before_anything_is_trained(fixtur
     (["--datasets", "cifar"], "argument --dataset/--datasets: invalid choice: 'cifar'"),
     (["--precision", "float8"], "argument --precision: invalid choice: 'float8'"),
     (["-j", "two"], "argument -j/--jobs: invalid int value: 'two'"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler tcp://127.0.0.1:1: cannot connect (Timed out trying to "
+                                           "connect to tcp://127.0.0.1:1 after 5 s); check that `dask scheduler`"),
 ])
 def test_every_command_line_value_is_checked_before_anything_runs(fixture_params, tmp_path, capsys, argv, message):
     status = execute.main(["--pages", str(FIXTURE_PAGES), "--params", str(fixture_params), "--root", str(tmp_path),
@@ -301,6 +309,16 @@ def test_every_command_line_value_is_checked_before_anything_runs(fixture_params
     err = capsys.readouterr().err
     assert status == 2 and message in err and err.rstrip().endswith("Nothing was run.")
     assert not (tmp_path / "book").exists() and not (tmp_path / "_toc.yml").exists()
+
+
+def test_kernel_sockets_get_a_short_folder_when_the_scratch_path_is_too_long_for_a_unix_socket(tmp_path):
+    short = tmp_path / "s"
+    with socket_folder(short) as folder:
+        assert folder == short
+    deep = tmp_path / ("d" * SOCKET_FOLDER_MAX)
+    with socket_folder(deep) as folder:
+        assert folder.is_dir() and len(str(folder / "kernel")) <= SOCKET_FOLDER_MAX
+    assert not folder.exists()
 
 
 # --- Ctrl-C and SIGTERM ----------------------------------------------------------------------------------------
@@ -312,7 +330,7 @@ def _interrupt(root: Path, params: Path, sig: signal.Signals, after: str) -> tup
     command = [sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params", str(params),
                "--root", str(root), "--smoke", "--datasets", "mnist-sample", "-j", "2"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=_own_temp(root))
     for line in proc.stdout:
         if after in line:
             break
@@ -323,6 +341,12 @@ def _interrupt(root: Path, params: Path, sig: signal.Signals, after: str) -> tup
     stopped = time.perf_counter() - sent
     _, alive = psutil.wait_procs(group, timeout=5)  # multiprocessing's resource tracker ends just after its parent
     return proc.returncode, err, stopped, [name for p in alive if (name := _command(p))]
+
+
+def _own_temp(root: Path) -> dict[str, str]:
+    """The environment with a temporary folder of the test's own, so that what a run leaves there is its own."""
+    (root / "tmp").mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(root / "tmp")}
 
 
 def _command(process: psutil.Process) -> str | None:
@@ -355,9 +379,9 @@ def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_
                                                  .replace("epochs: 600", "epochs: 1"))
     done = subprocess.run([sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params",
                            str(fixture_params), "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample",
-                           "-j", "2"], cwd=REPO, capture_output=True, text=True)
+                           "-j", "2"], cwd=REPO, capture_output=True, text=True, env=_own_temp(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "up to date, skipped: mnist-sample/model_a, mnist-sample/model_b" in done.stdout
     assert "executed 1 model(s) and 3 page(s), 0 failed" in done.stdout
     assert (tmp_path / "book" / "intro.ipynb").is_file()
-    assert not list(Path(tempfile.gettempdir()).glob("cnn-study-run-*")), "a run's scratch folder was left behind"
+    assert not list((tmp_path / "tmp").iterdir()), "a run left something in its temporary folder"

@@ -7,9 +7,14 @@ import shutil
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import urldefrag, urljoin, urlparse
 
+import nbformat
 import pytest
+
+from conftest import SMOKE_DATASETS
+from study.data import LABELS
+from study.spec import load_specs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -122,7 +127,7 @@ def test_every_declared_page_loads_with_its_figures_and_no_errors(page, site, sm
     for url in pages:
         page.goto(url, wait_until="load")
         images = page.eval_on_selector_all("main img", "els => els.map(e => [e.src, e.complete, e.naturalWidth])")
-        assert images or url.endswith("intro.html"), f"{url}: no figures"
+        assert images or url.endswith(("intro.html", "status.html")), f"{url}: no figures"
         unloaded = [src for src, complete, width in images if not complete or width == 0]
         assert not unloaded, f"{url}: images that did not load: {unloaded}"
         assert page.title()
@@ -154,3 +159,63 @@ def test_search_finds_a_model_by_name(page, site):
     results.first.wait_for(timeout=20_000)
     assert "Model 9" in page.locator("#search-results").inner_text()
     assert not page.errors, page.errors
+
+
+def _plain(text: str) -> str:
+    """Text with Sphinx's typographic apostrophes (smartquotes) as typed ones."""
+    return text.replace("\u2019", "'")
+
+
+def test_the_front_page_answers_first_which_claims_hold_on_which_dataset(browser, site, smoke_book):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.goto(site + "book/intro.html")
+    table = pg.locator("main table").first
+    datasets = [LABELS[d] for d in smoke_book.datasets_with_results()]
+    assert [_plain(t) for t in table.locator("thead th").all_inner_texts()] == ["the seed report's claim", *datasets]
+    rows = table.locator("tbody tr")
+    assert rows.count() == len([s for s in load_specs().values() if s.seed_claim])
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td")
+        assert cells.count() == 1 + len(datasets)
+        for j in range(1, cells.count()):
+            href = cells.nth(j).locator("a").get_attribute("href")
+            assert pg.request.get(urljoin(pg.url, href)).ok, href
+    box = table.bounding_box()
+    assert box["y"] + box["height"] <= 1000, "the findings do not fit the first screen of a 1400x1000 window"
+    context.close()
+
+
+def test_the_status_page_lists_every_page_of_the_book(page, site, smoke_book):
+    page.goto(site + "book/status.html")
+    listed = page.eval_on_selector_all("main table tbody tr td:first-child a", "els => els.map(e => e.href)")
+    expected = [p for p in smoke_book.pages() if p != "book/status"]
+    assert [urlparse(h).path.lstrip("/").removesuffix(".html") for h in listed] == expected
+    computed = page.eval_on_selector_all("main table tbody tr td:last-child", "els => els.map(e => e.innerText)")
+    assert len(computed) == len(expected) and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", c) for c in computed)
+
+
+def test_no_page_shows_a_path_of_the_machine_that_built_it(html, smoke_root):
+    private = [f"{Path.home()}/", str(Path(__file__).resolve().parent.parent), str(smoke_root)]
+    found = [f"{p.relative_to(html)}: {s}" for p in html.rglob("*.html") if "_static" not in p.parts
+             for s in private if s in p.read_text()]
+    assert not found, found[:10]
+
+
+def test_each_page_offers_its_executed_notebook_for_download(page, site, smoke_book):
+    for document in ("book/intro", f"book/{SMOKE_DATASETS[0]}/models/model_01", f"book/{SMOKE_DATASETS[0]}/comparison"):
+        page.goto(site + document + ".html")
+        href = page.eval_on_selector("a[href$='.ipynb']", "e => e.href")
+        notebook = nbformat.reads(page.request.get(href).text(), as_version=4)
+        assert notebook.cells and "study" in notebook.metadata, document
+
+
+def test_a_model_page_opens_with_its_question_and_ends_with_how_it_was_computed(page, site):
+    page.goto(site + f"book/{SMOKE_DATASETS[0]}/models/model_01.html")
+    text = _plain(page.locator("main").inner_text())
+    assert text.index("Question.") < text.index("Architecture") < text.index("How this page was computed")
+    assert "Show code cell content" not in text[: text.index("Architecture")]
+    computed = text[text.index("How this page was computed"):]
+    for item in ("inputs hash", "data SHA-256", "Keras' fit on tensorflow", "training time"):
+        assert item in computed, item
+    assert "347146" in text and "347146.0" not in text

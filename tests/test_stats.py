@@ -90,3 +90,12 @@ def test_reproduction_verdict_against_the_prediction_interval():
     assert stats.reproduction(0.9912, ours) == stats.ABOVE
     assert stats.reproduction(0.9788, ours) == stats.BELOW
     assert stats.reproduction(None, ours) is None and stats.reproduction(0.98, [0.98]) is None
+
+
+def test_an_interval_is_clipped_to_the_figure_s_range_and_says_so():
+    # three seeds, one stuck at chance: the t-interval of the mean leaves [0, 1]
+    ci = stats.mean_ci([0.10, 0.55, 0.60], bounds=stats.UNIT)
+    assert ci.clipped and (ci.low, ci.high) == (0.0, 1.0)
+    assert stats.interval(ci).endswith("(clipped to the possible range)")
+    assert not stats.mean_ci([0.90, 0.91, 0.92], bounds=stats.UNIT).clipped
+    assert stats.interval(stats.mean_ci([0.5])) == "—"
