@@ -3,10 +3,12 @@ devices, seeds, wall time and when it was computed, read from the result records
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import nbformat
+
 from pipeline.pages import Book
+from pipeline.runner import title_cell
 from study import results
 from study.data import DATASETS, LABELS
 from study.files import write_atomic
@@ -16,11 +18,9 @@ HEADER = ("| page | dataset | backend | devices | seeds | wall time | computed |
 
 
 def _metadata(notebook: Path) -> tuple[str, dict]:
-    """A notebook's title (its first heading) and the pipeline's stamp in its metadata."""
-    nb = json.loads(notebook.read_text())
-    title = next((line.lstrip("# ").strip() for cell in nb["cells"] if cell["cell_type"] == "markdown"
-                  for line in "".join(cell["source"]).splitlines() if line.startswith("# ")), notebook.stem)
-    return title, nb["metadata"].get("study", {})
+    """A notebook's title (the heading of its title cell) and the pipeline's stamp in its metadata."""
+    nb = nbformat.read(notebook, as_version=4)
+    return title_cell(nb).source.splitlines()[0].lstrip("# ").strip(), nb.metadata.get("study", {})
 
 
 def row(book: Book, document: str) -> str:

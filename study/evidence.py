@@ -61,14 +61,13 @@ class RankCorrelation(Strict):
 
 def reproduction(model_id: str, reported: float | None, accuracies: list[float], dataset: str) -> Reproduction:
     """Whether our runs reproduce the seed's accuracy; judged only on the seed's own dataset, with two or more seeds."""
-    low, high = stats.prediction_interval(accuracies)
+    low, high, clipped = stats.clip(*stats.prediction_interval(accuracies), UNIT)
     verdict = stats.reproduction(reported, accuracies) if dataset == SEED_DATASET else None
     why_not = ("" if verdict else "the seed ran on MNIST" if dataset != SEED_DATASET
                else "no figure in the seed report" if reported is None else "needs two or more seeds")
-    clipped = bool(low < UNIT[0] or high > UNIT[1])
     return Reproduction(model=model_id, reported=reported, ours=stats.mean_ci(accuracies, bounds=UNIT),
-                        interval_low=max(low, UNIT[0]), interval_high=min(high, UNIT[1]), interval_clipped=clipped,
-                        verdict=verdict, why_not=why_not)
+                        interval_low=low, interval_high=high, interval_clipped=clipped, verdict=verdict,
+                        why_not=why_not)
 
 
 def reproductions(results: dict[str, ModelRecord], models_dir: str | Path) -> list[Reproduction]:

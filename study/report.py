@@ -116,7 +116,7 @@ def how_computed(record: ModelRecord, *, epochs: int, threads: int, inputs_hash:
         "seeds": ", ".join(map(str, record.seeds)),
         "epochs": str(epochs) + (" (smoke run)" if record.smoke else ""),
         "data": f"{data.label}: {data.n_train:,} training and {data.n_test:,} test images from {data.source}",
-        "data SHA-256 (arrays)": data.sha256,
+        "data SHA-256 (arrays)": f"`{data.sha256}`",
         "training": f"Keras' fit on {hardware.backend} {hardware.backend_version}, {record.steps_per_execution} "
                     f"steps per execution, {record.precision}",
         "threads per op": str(hardware.threads or "all cores") + ("" if threads else " (the backend's default)"),
@@ -128,7 +128,6 @@ def how_computed(record: ModelRecord, *, epochs: int, threads: int, inputs_hash:
         "versions": ", ".join(f"{k} {v}" for k, v in record.versions.items()),
         "inputs hash": f"`{inputs_hash}`" if inputs_hash else "— (run by hand)",
     }
-    rows["data SHA-256 (arrays)"] = f"`{data.sha256}`"
     return "| what | this page used |\n| --- | --- |\n" + "\n".join(f"| {k} | {v.replace('|', '/')} |" for k, v in rows.items())
 
 

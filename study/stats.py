@@ -61,10 +61,15 @@ def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = N
         return Summary(n=n, mean=mean, sd=math.nan, low=math.nan, high=math.nan, min=lowest, max=highest)
     sd = float(x.std(ddof=1))
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=sd / math.sqrt(n)) if sd else (mean, mean)
-    clipped = bounds is not None and (low < bounds[0] or high > bounds[1])
-    if clipped:
-        low, high = max(low, bounds[0]), min(high, bounds[1])
-    return Summary(n=n, mean=mean, sd=sd, low=float(low), high=float(high), min=lowest, max=highest, clipped=clipped)
+    low, high, clipped = clip(float(low), float(high), bounds)
+    return Summary(n=n, mean=mean, sd=sd, low=low, high=high, min=lowest, max=highest, clipped=clipped)
+
+
+def clip(low: float, high: float, bounds: tuple[float, float] | None) -> tuple[float, float, bool]:
+    """An interval cut to `bounds` (None: left as it is), and whether it was cut."""
+    if bounds is None or not (low < bounds[0] or high > bounds[1]):  # NaN, no interval, is left as it is
+        return low, high, False
+    return max(low, bounds[0]), min(high, bounds[1]), True
 
 
 def interval(summary: Summary, digits: int = 4, unit: str = "", signed: bool = False) -> str:
