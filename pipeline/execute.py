@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline import schedule, staleness
 from pipeline.devices import backend_gpus
-from pipeline.interrupt import Stop, descendants, end
+from pipeline.interrupt import NOTEBOOKS, Stop, descendants, end, running_now
 from pipeline.jobs import ModelJob, Outcome, PageJob, failed_path, model_jobs, page_jobs
 from pipeline.kernel import ensure_kernel, kernel_env
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
@@ -133,12 +133,15 @@ def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
     return notes
 
 
-def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob], stop: Stop,
-         science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]]) -> None:
-    """Run the model jobs, then the summary pages (all of them when a model ran), publishing each outcome as it
-    arrives and appending it to `finished`; KeyboardInterrupt on Ctrl-C or SIGTERM."""
+def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob],
+         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]]) -> None:
+    """Run the model jobs, then the summary pages (all of them when a model ran), on `workers` local workers (a
+    process pinned to each of `gpus` GPUs, else threads) or the cluster at `scheduler`, publishing each outcome as
+    it arrives and appending it to `finished`; KeyboardInterrupt on Ctrl-C or SIGTERM."""
+    before = running_now()
+    NOTEBOOKS.open()
     try:
-        with schedule.client(workers, scheduler, scratch) as client:
+        with schedule.client(workers, scheduler, scratch, processes=gpus > 0) as client:
             try:
                 for job, outcome in schedule.run(client, todo, "models"):
                     with stop.shielded():
@@ -151,11 +154,10 @@ def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], 
                         job.publish(outcome)
                         finished.append((job, outcome))
             except KeyboardInterrupt:
-                # the kernels first, so that the workers' jobs end and the cluster closes at once
-                end([p for p in descendants() if p.ppid() != os.getpid()])
+                NOTEBOOKS.close()  # the kernels first, so that the workers' jobs end and the cluster closes at once
                 raise
     finally:
-        end(descendants())
+        end(descendants(but=before))
 
 
 def _kept(job: ModelJob | PageJob, outcome: Outcome) -> str:
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         interrupted = False
         if todo or pages:
             try:
-                _run(workers, args.scheduler, book, todo, pages, stop, science, local_scratch, finished)
+                _run(workers, len(gpus), args.scheduler, book, todo, pages, stop, science, local_scratch, finished)
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
+import time
 from collections.abc import Iterator
 
 import psutil
@@ -51,15 +53,30 @@ class Stop:
         return signal.Signals(self.signal).name if self.signal else "interrupt"
 
 
-def descendants() -> list[psutil.Process]:
-    """Every process this one started, directly or not (Dask workers, their notebook kernels), but for
-    multiprocessing's resource tracker, which ends with this process."""
-    return [p for p in psutil.Process().children(recursive=True) if not _is_resource_tracker(p)]
+def descendants(but: frozenset[int] = frozenset()) -> list[psutil.Process]:
+    """Every process this one started, directly or not (Dask workers, notebook kernels), but for those whose ids
+    are in `but` (processes that were there before a run) and multiprocessing's resource tracker, which ends with
+    this process."""
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in but and not _is_resource_tracker(p)]
+
+
+def running_now() -> frozenset[int]:
+    """The ids of this process's descendants now: what a run that starts next must leave alone when it ends."""
+    return frozenset(p.pid for p in psutil.Process().children(recursive=True))
 
 
 def _is_resource_tracker(process: psutil.Process) -> bool:
+    return _runs(process, "multiprocessing.resource_tracker")
+
+
+def is_kernel(process: psutil.Process) -> bool:
+    """Whether the process is a notebook's Jupyter kernel."""
+    return _runs(process, "ipykernel_launcher")
+
+
+def _runs(process: psutil.Process, module: str) -> bool:
     try:
-        return "multiprocessing.resource_tracker" in " ".join(process.cmdline())
+        return module in " ".join(process.cmdline())
     except psutil.Error:
         return False
 
@@ -88,3 +105,42 @@ def end(processes: list[psutil.Process], grace: float = 3.0) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
     psutil.wait_procs(left, timeout=grace)
+
+
+class Gate:
+    """Lets this process's notebook runs start until it is closed (on Ctrl-C or SIGTERM), and counts those inside:
+    `close` ends their kernels until every run has left, a kernel that was starting as it closed included."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open, self._inside = True, 0
+
+    def open(self) -> None:
+        with self._lock:
+            self._open = True
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        with self._lock:
+            if not self._open:
+                raise RuntimeError("the run is stopping: this notebook was not started")
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._open = False
+        deadline = time.monotonic() + timeout
+        while True:
+            end([p for p in descendants() if is_kernel(p)], grace=1.0)
+            with self._lock:
+                if not self._inside or time.monotonic() > deadline:
+                    return
+            time.sleep(0.2)
+
+
+NOTEBOOKS = Gate()

@@ -13,6 +13,7 @@ import jupytext
 import nbformat
 from traitlets.config import Config
 
+from pipeline.interrupt import NOTEBOOKS
 from pipeline.kernel import ensure_kernel
 
 
@@ -103,9 +104,12 @@ def run_notebook(template: Path, parameters: dict, scratch: Path, *, title: str 
     source, output = scratch / f"{template.stem}.ipynb", scratch / f"{template.stem}.out.ipynb"
     nbformat.write(nb, source)
     try:
-        with socket_folder(scratch) as sockets:
+        with NOTEBOOKS.entered(), socket_folder(scratch) as sockets:
             papermill.execute_notebook(
-                str(source), str(output), parameters=parameters, kernel_name=ensure_kernel(), cwd=str(scratch),
+                str(source), str(output), parameters=parameters, kernel_name=ensure_kernel(),
+                # the kernel's working folder; papermill's own `cwd` would chdir this whole process, and workers
+                # may be threads of it
+                resources={"metadata": {"path": str(scratch)}},
                 progress_bar=False, log_output=False, language="python",
                 # the kernel talks to papermill over local sockets, not unencrypted TCP
                 config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}}),

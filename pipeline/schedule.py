@@ -18,9 +18,12 @@ from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
 
 
 @contextlib.contextmanager
-def client(workers: int, scheduler: str | None = None, scratch: Path | None = None):
-    """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded processes
-    whose files (Dask's `dask-scratch-space`, the scheduler's too) go into `scratch`."""
+def client(workers: int, scheduler: str | None = None, scratch: Path | None = None, processes: bool = False):
+    """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded workers whose
+    files (Dask's `dask-scratch-space`, the scheduler's too) go into `scratch`. The workers are threads of this
+    process unless `processes` (one per GPU, each pinned to its own): a worker only waits on its job's notebook
+    kernel, which is a process of its own either way, and threads start in a tenth of a second, processes in
+    seconds."""
     import dask
     from dask.distributed import Client, LocalCluster
 
@@ -30,7 +33,7 @@ def client(workers: int, scheduler: str | None = None, scratch: Path | None = No
         return
     with dask.config.set({"temporary-directory": str(scratch) if scratch else None}):
         with signals_ignored():
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
                                    silence_logs=logging.ERROR)
         with cluster, Client(cluster) as c:
             yield c

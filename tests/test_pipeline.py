@@ -18,7 +18,7 @@ import psutil
 import pytest
 import yaml
 
-from conftest import FIXTURE_PAGES, REPO, fixture_run
+from conftest import FIXTURE_PAGES, REPO, fast, fixture_run
 from pipeline import execute, staleness
 from pipeline.jobs import failed_path, model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
@@ -57,13 +57,6 @@ def fake_result(models_dir: Path, spec_id: str) -> None:
     shutil.copy(FIXTURE_PAGES.parent / "record.json", models_dir / f"{spec_id}.json")
     (models_dir / spec_id).mkdir()
     shutil.copy(FIXTURE_PAGES.parent / "run.json", models_dir / spec_id / "seed_0.json")
-
-
-def fast(params: Path) -> Path:
-    """The fixture parameter files, every one a tenth of a second."""
-    for path in params.glob("*.yaml"):
-        path.write_text(path.read_text().replace("epochs: 600", "epochs: 1"))
-    return params
 
 
 # --- what makes a page out of date -------------------------------------------------------------------------
