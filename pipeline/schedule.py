@@ -54,7 +54,8 @@ def unreachable(address: str, timeout: float = 5.0) -> str | None:
 
 def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:
     """Run every job on `client`'s workers, one per worker at a time; yield each job with its outcome as it
-    finishes, printing a line for it. A failing job does not stop the others."""
+    finishes, and print its line once the caller has handled (published) it, so a printed page is a kept one.
+    A failing job does not stop the others."""
     from dask.distributed import as_completed
 
     start = time.perf_counter()
@@ -64,10 +65,10 @@ def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tup
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
         for done, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
+            yield futures[future], outcome
             progress = _progress(done, len(jobs), time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
             bar.update()
-            yield futures[future], outcome
 
 
 def _progress(done: int, total: int, elapsed: float) -> str:

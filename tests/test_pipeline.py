@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -350,7 +351,8 @@ def _command(process: psutil.Process) -> str | None:
         return None
 
 
-def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_run_resumes(fixture_params, tmp_path):
+def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_run_resumes(fixture_params, tmp_path,
+                                                                                              capsys, monkeypatch):
     models = tmp_path / "book" / "mnist-sample" / "models"
     # Ctrl-C (SIGINT to the process group, as a terminal sends it) while model_b and model_c run for a minute
     status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGINT, after="mnist-sample/model_a")
@@ -370,11 +372,10 @@ def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_
     # the next run does only what is left
     (fixture_params / "model_c.yaml").write_text((fixture_params / "model_c.yaml").read_text()
                                                  .replace("epochs: 600", "epochs: 1"))
-    done = subprocess.run([sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params",
-                           str(fixture_params), "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample",
-                           "-j", "2"], cwd=REPO, capture_output=True, text=True, env=_own_temp(tmp_path))
-    assert done.returncode == 0, done.stderr
-    assert "up to date, skipped: mnist-sample/model_a, mnist-sample/model_b" in done.stdout
-    assert "executed 1 model(s) and 3 page(s), 0 failed" in done.stdout
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # this process's temporary folder, too
+    assert fixture_run(tmp_path, fixture_params, "-j", "2") == 0
+    out = capsys.readouterr().out
+    assert "up to date, skipped: mnist-sample/model_a, mnist-sample/model_b" in out
+    assert "executed 1 model(s) and 3 page(s), 0 failed" in out
     assert (tmp_path / "book" / "intro.ipynb").is_file()
     assert not list((tmp_path / "tmp").iterdir()), "a run left something in its temporary folder"
