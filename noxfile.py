@@ -1,4 +1,4 @@
-"""Sessions: build (default), execute, book, tests, lab. All share one environment, .nox/study.
+"""Sessions: build (default), execute, worker, book, tests, bench, lab. All share one environment, .nox/study.
 
 The study needs TensorFlow (about 2 GB installed), so every session uses the same virtual environment,
 created on first use and reinstalled only when requirements.txt changes.
@@ -92,6 +92,17 @@ def execute(session: nox.Session) -> None:
     env = study_env(session)
     debian_packages(session, FASHION)
     execute_notebooks(session, env)
+
+
+@nox.session
+def worker(session: nox.Session) -> None:
+    """A Dask worker for a cluster run, on a checkout of the same commit (`nox -s worker -- tcp://host:8786`)."""
+    if not session.posargs:
+        session.error("give the scheduler's address: nox -s worker -- tcp://host:8786 [dask worker options]")
+    env = study_env(session)
+    debian_packages(session, FASHION)
+    run(session, env, "python", "-c", "import pipeline.kernel as k; k.ensure_kernel()")
+    run(session, env, "dask", "worker", *session.posargs, "--nthreads", "1")
 
 
 @nox.session

@@ -90,8 +90,8 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     if not backend.available(args.backend):
         problems.append(f"--backend {args.backend}: {args.backend} is not installed in this environment "
                         f"({INSTALL[args.backend]})")
-    if args.scheduler and not problems and (problem := schedule.unreachable(args.scheduler)):
-        problems.append(problem)
+    if args.scheduler and not problems:
+        problems += schedule.refusals(args.scheduler)
     if problems:
         raise Refused("\n".join(problems))
     try:

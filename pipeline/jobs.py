@@ -1,5 +1,7 @@
-"""Jobs: one per page to execute, derived from the declared pages. A job runs on a worker, in a scratch folder
-of its own, and returns what it produced as an Outcome; the client publishes that into `book/`, atomically."""
+"""Jobs: one per page to execute, derived from the declared pages. A job carries its input files (template,
+parameter files, result files) as data, runs on a worker in a scratch folder of its own and returns what it
+produced as an Outcome; the client publishes that into `book/`, atomically. A worker reads nothing of the
+client's disk and writes nothing outside its scratch folder, so it may be another machine."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ def failed_path(output: Path) -> Path:
 
 
 Inputs = tuple[tuple[str, bytes], ...]
+TEMPLATE = "template"  # the folder of the job's scratch folder that holds its template
 
 
 def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run) -> Outcome:
@@ -100,6 +103,7 @@ class ModelJob:
     inputs_hash: str
     scratch_root: Path | None = None
     gpus: int = 0
+    inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -123,13 +127,12 @@ class ModelJob:
         def execute(scratch: Path) -> dict:
             if self.gpus:
                 pin_to_own_gpu(self.gpus)
-            nb = run_notebook(self.template, self.parameters, scratch, title=self.title)
+            nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
             record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
             return {"notebook": nbformat.writes(nb), "record": record,
                     "runs": results.read_runs(scratch / "results", record)}
 
-        inputs = ((f"params/{self.spec_id}.yaml", self.spec_file.read_bytes()),)
-        return _attempt(self.name, self.scratch_root, inputs, execute)
+        return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
     def publish(self, outcome: Outcome) -> None:
         """Write the outcome into the book (on the client): the records, then the page, which marks them done."""
@@ -159,7 +162,8 @@ class PageJob:
     def run(self) -> Outcome:
         """Execute the page's template (on a worker) on its input files; the outcome carries the notebook."""
         def execute(scratch: Path) -> dict:
-            return {"notebook": nbformat.writes(run_notebook(self.template, self.parameters, scratch, title=self.title))}
+            nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
+            return {"notebook": nbformat.writes(nb)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
@@ -190,9 +194,11 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
                                       data_identity=f"{data.name}:{data.sha256}", seeds=seeds, smoke=smoke,
                                       precision=precision, threads=threads, device=device_kind(gpus),
                                       backend=f"{backend} {backend_version(backend)}")
+        inputs = ((f"params/{spec_id}.yaml", spec_file.read_bytes()),
+                  (f"{TEMPLATE}/{book.model_template.name}", book.model_template.read_bytes()))
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
-                             precision, backend, digest, scratch_root, len(gpus)))
+                             precision, backend, digest, scratch_root, len(gpus), inputs))
     return jobs
 
 
@@ -201,7 +207,7 @@ def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path 
     reads, at the relative paths its parameters name) and the hash of its template, options and inputs."""
     spec_files = [book.params_dir / f"{i}.yaml" for i in book.ids]
     result_files = [d / f"{i}.json" for d in page.reads for i in book.ids if (d / f"{i}.json").is_file()]
-    inputs = [(f"params/{p.name}", p) for p in spec_files]
+    inputs = [(f"params/{p.name}", p) for p in spec_files] + [(f"{TEMPLATE}/{page.template.name}", page.template)]
     for model_file in result_files:
         folder = f"results/{model_file.parent.parent.name}/models"
         inputs.append((f"{folder}/{model_file.name}", model_file))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from pipeline.workers import mismatches
 from pipeline.interrupt import signals_ignored
 from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
 
@@ -39,23 +40,25 @@ def client(workers: int, scheduler: str | None = None, scratch: Path | None = No
             yield c
 
 
-def unreachable(address: str, timeout: float = 5.0) -> str | None:
-    """Why the Dask scheduler at `address` cannot be used, in one line, or None when a client connects to it."""
+def refusals(address: str, timeout: float = 5.0) -> list[str]:
+    """Why the Dask cluster at `address` cannot run this study, a line per reason: its scheduler cannot be reached,
+    it has no worker, or a worker runs other code or packages than this checkout (`pipeline.workers`)."""
     from dask.distributed import Client
 
     try:
-        with Client(address, timeout=f"{timeout}s"):
-            return None
+        with Client(address, timeout=f"{timeout}s") as c:
+            return [f"--scheduler {address}: {problem}" for problem in mismatches(c)]
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return (f"--scheduler {address}: cannot connect ({reason}); check that `dask scheduler` runs there, that "
-                "the address and port are right and that this machine can reach it")
+        return [f"--scheduler {address}: cannot connect ({reason}); check that `dask scheduler` runs there, that "
+                "the address and port are right and that this machine can reach it"]
 
 
 def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:
     """Run every job on `client`'s workers, one per worker at a time; yield each job with its outcome as it
     finishes, and print its line once the caller has handled (published) it, so a printed page is a kept one.
-    A failing job does not stop the others."""
+    A failing job does not stop the others; a job whose worker died is rerun on
+    another (Dask retries it), and fails, named, when the cluster gives it up."""
     from dask.distributed import as_completed
 
     start = time.perf_counter()
@@ -64,7 +67,11 @@ def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tup
     with tqdm(total=len(jobs), desc=what, unit="page", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
         for done, future in enumerate(as_completed(futures), 1):
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - Dask's KilledWorker, or a lost connection: that job failed
+                outcome = Outcome(name=futures[future].name, ok=False, seconds=time.perf_counter() - start,
+                                  error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
             yield futures[future], outcome
             progress = _progress(done, len(jobs), time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
