@@ -50,8 +50,8 @@ class Recorded:
 
     dataset: str
     model: str
-    page: float
     seeds: tuple[float, ...]
+    page: float
     stand_in: bool = False
 
     @property
@@ -87,7 +87,7 @@ def recorded(book_dirs: list[Path]) -> list[Recorded]:
         raise FileNotFoundError(f"no model records (<dataset>/models/<id>.json) in {', '.join(map(str, book_dirs))}")
     starts = [page - t.seconds.total for t, _, page in found.values() if page is not None and t.seconds.total]
     start = statistics.median(starts) if starts else 0.0
-    return [Recorded(d, m, page if page is not None else (t.seconds.total or t.seconds.train) + start, tuple(seeds))
+    return [Recorded(d, m, tuple(seeds), page if page is not None else (t.seconds.total or t.seconds.train) + start)
             for (d, m), (t, seeds, page) in sorted(found.items())]
 
 
@@ -100,14 +100,14 @@ def filled(pages: list[Recorded]) -> list[Recorded]:
         for m in models:
             if (d, m) not in have:
                 donor = next(p for p in pages if p.model == m)
-                out.append(Recorded(d, m, donor.page, donor.seeds, stand_in=True))
+                out.append(Recorded(d, m, donor.seeds, donor.page, stand_in=True))
     return sorted(out, key=lambda p: (p.dataset, p.model))
 
 
 def like(pages: list[Recorded], model: str, donor: str, ratio: float) -> list[Recorded]:
     """The pages, plus `model` on every dataset `donor` was recorded on: the donor's page with each seed's training
     scaled by `ratio` (how much longer `model` trains, measured)."""
-    scaled = [Recorded(p.dataset, model, p.other + ratio * sum(p.seeds), tuple(ratio * s for s in p.seeds), True)
+    scaled = [Recorded(p.dataset, model, tuple(ratio * s for s in p.seeds), p.other + ratio * sum(p.seeds), True)
               for p in pages if p.model == donor]
     if not scaled:
         raise ValueError(f"--like {model}={donor}*{ratio}: no page of {donor} was recorded")
