@@ -62,7 +62,7 @@ def descendants(but: frozenset[int] = frozenset()) -> list[psutil.Process]:
 
 def running_now() -> frozenset[int]:
     """The ids of this process's descendants now: what a run that starts next must leave alone when it ends."""
-    return frozenset(p.pid for p in psutil.Process().children(recursive=True))
+    return frozenset(p.pid for p in descendants())
 
 
 def _is_resource_tracker(process: psutil.Process) -> bool:

@@ -187,15 +187,14 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
     """A job per chosen parameter file on the data a run really uses (`study.data.resolve`), writing into that
     dataset's folder of the book, each job carrying the hash of its inputs. With `gpus` (the backend's), each
     job's kernel sees only its worker's GPU."""
-    jobs = []
+    jobs, template = [], book.model_template.read_bytes()
     for spec_id in ids:
         spec_file = book.params_dir / f"{spec_id}.yaml"
-        digest = staleness.model_hash(book.model_template, spec_file, science=science,
-                                      data_identity=f"{data.name}:{data.sha256}", seeds=seeds, smoke=smoke,
-                                      precision=precision, threads=threads, device=device_kind(gpus),
-                                      backend=f"{backend} {backend_version(backend)}")
-        inputs = ((f"params/{spec_id}.yaml", spec_file.read_bytes()),
-                  (f"{TEMPLATE}/{book.model_template.name}", book.model_template.read_bytes()))
+        spec = spec_file.read_bytes()
+        digest = staleness.model_hash(template, spec, science=science, data_identity=f"{data.name}:{data.sha256}",
+                                      seeds=seeds, smoke=smoke, precision=precision, threads=threads,
+                                      device=device_kind(gpus), backend=f"{backend} {backend_version(backend)}")
+        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template))
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
                              precision, backend, digest, scratch_root, len(gpus), inputs))
@@ -204,19 +203,23 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
 
 def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path | None = None) -> PageJob:
     """The job of one summary page: its input files (the parameter files, and the result files of the datasets it
-    reads, at the relative paths its parameters name) and the hash of its template, options and inputs."""
-    spec_files = [book.params_dir / f"{i}.yaml" for i in book.ids]
-    result_files = [d / f"{i}.json" for d in page.reads for i in book.ids if (d / f"{i}.json").is_file()]
-    inputs = [(f"params/{p.name}", p) for p in spec_files] + [(f"{TEMPLATE}/{page.template.name}", page.template)]
-    for model_file in result_files:
-        folder = f"results/{model_file.parent.parent.name}/models"
-        inputs.append((f"{folder}/{model_file.name}", model_file))
-        inputs += [(f"{folder}/{run}", model_file.parent / run) for run in results.read_model(model_file).runs]
+    reads, at the relative paths its parameters name) and the hash of its template, options and inputs; each file
+    is read once."""
+    template = page.template.read_bytes()
+    specs = [(f"{i}.yaml", (book.params_dir / f"{i}.yaml").read_bytes()) for i in book.ids]
+    records = [(d, f"{i}.json", (d / f"{i}.json").read_bytes()) for d in page.reads for i in book.ids
+               if (d / f"{i}.json").is_file()]
+    inputs = [(f"params/{name}", content) for name, content in specs] + [(f"{TEMPLATE}/{page.template.name}", template)]
+    for models_dir, name, content in records:
+        folder = f"results/{models_dir.parent.name}/models"
+        inputs.append((f"{folder}/{name}", content))
+        inputs += [(f"{folder}/{run}", (models_dir / run).read_bytes())
+                   for run in results.ModelRecord.model_validate_json(content).runs]
     options = {k: v for k, v in page.parameters.items() if k not in ("params_dir", "results_dir", "results_dirs")}
-    digest = staleness.page_hash(page.template, spec_files, result_files, science=science,
-                                 options={"title": page.title, **options})
+    read = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records]
+    digest = staleness.page_hash(template, read, science=science, options={"title": page.title, **options})
     return PageJob(page.name, page.template, book.book_dir / f"{page.name}.ipynb", page.parameters, digest, page.title,
-                   scratch_root, tuple((name, path.read_bytes()) for name, path in inputs))
+                   scratch_root, tuple(inputs))
 
 
 def page_jobs(book: Book, *, science: str, force: bool = False, scratch_root: Path | None = None) -> list[PageJob]:

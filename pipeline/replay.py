@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+
+from pipeline.staleness import stamp
 
 WORKERS = (2, 4, 8, 16, 32)
 
@@ -67,13 +68,6 @@ class Task:
     after: tuple[str, ...] = ()
 
 
-def _page_seconds(page: Path) -> float | None:
-    """The wall time `pipeline.execute` stamped on an executed page, if it did."""
-    if not page.is_file():
-        return None
-    return json.loads(page.read_text()).get("metadata", {}).get("study", {}).get("seconds")
-
-
 def recorded(book_dirs: list[Path]) -> list[Recorded]:
     """Every model page recorded in `book_dirs`, later folders replacing earlier ones' pages. A page without a
     stamped wall time gets its record's total plus the median kernel start of the pages that have one."""
@@ -82,7 +76,8 @@ def recorded(book_dirs: list[Path]) -> list[Recorded]:
         for path in sorted(book.glob("*/models/*.json")):
             times = _Timed.model_validate_json(path.read_text())
             seeds = [_Timed.model_validate_json((path.parent / run).read_text()).seconds.train for run in times.runs]
-            found[(path.parent.parent.name, path.stem)] = (times, seeds, _page_seconds(path.with_suffix(".ipynb")))
+            page = stamp(path.with_suffix(".ipynb")).get("seconds")
+            found[(path.parent.parent.name, path.stem)] = (times, seeds, page)
     if not found:
         raise FileNotFoundError(f"no model records (<dataset>/models/<id>.json) in {', '.join(map(str, book_dirs))}")
     starts = [page - t.seconds.total for t, _, page in found.values() if page is not None and t.seconds.total]

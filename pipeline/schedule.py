@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline.workers import mismatches
 from pipeline.interrupt import signals_ignored
 from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
+from pipeline.workers import mismatches
 
 
 @contextlib.contextmanager
@@ -57,8 +57,8 @@ def refusals(address: str, timeout: float = 5.0) -> list[str]:
 def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:
     """Run every job on `client`'s workers, one per worker at a time; yield each job with its outcome as it
     finishes, and print its line once the caller has handled (published) it, so a printed page is a kept one.
-    A failing job does not stop the others; a job whose worker died is rerun on
-    another (Dask retries it), and fails, named, when the cluster gives it up."""
+    A failing job does not stop the others; a job whose worker died is rerun on another (Dask retries it), and
+    fails, named, when the cluster gives it up."""
     from dask.distributed import as_completed
 
     start = time.perf_counter()

@@ -31,28 +31,34 @@ def science_hash(study: Path | None = None, requirements: Path | None = None) ->
     return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
 
 
-def model_hash(template: Path, spec_file: Path, *, science: str, data_identity: str, seeds: list[int], smoke: bool,
+def model_hash(template: bytes, spec_file: bytes, *, science: str, data_identity: str, seeds: list[int], smoke: bool,
                precision: str, threads: int, device: str, backend: str) -> str:
-    """A model page's template, parameter file, science sources, data (name and arrays' hash) and run options,
-    the Keras backend and its version among them."""
+    """A model page's template, parameter file (their contents), science sources, data (name and arrays' hash) and
+    run options, the Keras backend and its version among them."""
     options = json.dumps({"dataset": data_identity, "seeds": seeds, "smoke": smoke, "precision": precision,
                           "threads": threads, "device": device, "backend": backend}, sort_keys=True)
-    return _digest(template.read_bytes(), spec_file.read_bytes(), science, options)
+    return _digest(template, spec_file, science, options)
 
 
-def page_hash(template: Path, spec_files: list[Path], results: list[Path], *, science: str, options: dict) -> str:
-    """A summary page's template, science sources, options, parameter files and the result files it reads (named
-    by dataset folder and file, not by absolute path, so a moved checkout stays up to date)."""
-    inputs = [(p.name, p) for p in spec_files] + [(f"{p.parent.parent.name}/{p.name}", p) for p in results]
-    return _digest(template.read_bytes(), science, json.dumps(options, sort_keys=True),
-                   *(f"{name}:{p.read_bytes().hex()}" for name, p in inputs if p.is_file()))
+def page_hash(template: bytes, files: list[tuple[str, bytes]], *, science: str, options: dict) -> str:
+    """A summary page's template, science sources, options and the files it reads: its parameter files (named by
+    file) and result files (named by dataset folder and file, not by absolute path, so a moved checkout stays up to
+    date), with their contents."""
+    return _digest(template, science, json.dumps(options, sort_keys=True),
+                   *(f"{name}:{content.hex()}" for name, content in files))
+
+
+def stamp(notebook: Path) -> dict:
+    """What `pipeline.jobs` stamped on an executed notebook (`inputs_hash`, `seconds`, `computed`), or {} if the
+    notebook is missing, unreadable or unstamped."""
+    if not notebook.is_file():
+        return {}
+    try:
+        return json.loads(notebook.read_text())["metadata"].get("study", {})
+    except (ValueError, KeyError):
+        return {}
 
 
 def recorded_hash(notebook: Path) -> str | None:
     """The inputs hash an executed notebook was made from, or None if it is missing or has none."""
-    if not notebook.is_file():
-        return None
-    try:
-        return json.loads(notebook.read_text())["metadata"].get("study", {}).get("inputs_hash")
-    except (ValueError, KeyError):
-        return None
+    return stamp(notebook).get("inputs_hash")

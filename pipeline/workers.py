@@ -7,11 +7,10 @@ import hashlib
 import platform
 import re
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-
 from pydantic import BaseModel
 
-REPO = Path(__file__).resolve().parent.parent
+from pipeline.staleness import REPO, REQUIREMENTS
+
 CODE = ("study", "pipeline")
 PIN = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)")
 
@@ -24,12 +23,12 @@ class Fingerprint(BaseModel):
     python: str
 
 
-def fingerprint(repo: Path = REPO) -> Fingerprint:
+def fingerprint() -> Fingerprint:
     """This process's fingerprint: what it runs as `study` and `pipeline`, and what it has installed."""
-    code = {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in CODE for p in sorted((repo / folder).glob("*.py"))}
+    code = {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in CODE for p in sorted((REPO / folder).glob("*.py"))}
     packages = {}
-    for line in (repo / "requirements.txt").read_text().splitlines():
+    for line in REQUIREMENTS.read_text().splitlines():
         if match := PIN.match(line):
             name = match.group(1).split("[")[0]
             try:

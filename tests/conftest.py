@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import execute
+from pipeline.jobs import ModelJob, model_jobs
 from pipeline.pages import Book, load_manifest
-from study.data import FASHION_DEBIAN_DIR, FASHION_FILES
+from study.data import FASHION_DEBIAN_DIR, FASHION_FILES, resolve
 from study.spec import load_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,6 +68,15 @@ def fast(params: Path, slow: str | None = None, seconds: float = 0.1) -> Path:
         epochs = round(seconds * 10) if path.stem == slow else 1
         path.write_text(path.read_text().replace("epochs: 600", f"epochs: {epochs}"))
     return params
+
+
+def smoke_model_job(root: Path, spec_id: str, backend: str = "tensorflow", threads: int = 1) -> ModelJob:
+    """The job of one real model page, smoke-sized on the MNIST sample, one seed, writing into `root`'s book."""
+    specs = load_specs()
+    book = Book(load_manifest(), root, REPO / "notebooks" / "params", tuple(specs))
+    (job,) = model_jobs(book, specs, [spec_id], data=resolve("mnist-sample"), seeds=[0], smoke=True, threads=threads,
+                        precision="float32", backend=backend, gpus=[], science="test")
+    return job
 
 
 def fixture_run(root: Path, params: Path, *extra: str) -> int:

@@ -18,12 +18,10 @@ import nbformat
 import pytest
 from dask.distributed import Client
 
-from conftest import FIXTURE_PAGES, REPO, fast, fixture_run
-from pipeline import execute, workers
-from pipeline.jobs import model_jobs, run_job
-from pipeline.pages import Book, load_manifest
-from study import data, results
-from study.spec import PARAMS_DIR, load_specs
+from conftest import FIXTURE_PAGES, REPO, fast, fixture_run, smoke_model_job
+from pipeline import workers
+from pipeline.jobs import run_job
+from study import results
 
 DASK = Path(sys.executable).parent / "dask"
 NOBODY = 65534
@@ -149,10 +147,7 @@ def test_a_worker_with_other_code_is_refused_by_name_before_anything_runs(cluste
 def test_a_real_model_page_runs_on_a_worker_and_comes_home(cluster, tmp_path):
     """The real template, Keras and all, as a job on a worker of the other user (its home, Keras' and
     matplotlib's folders its own), published here."""
-    specs = load_specs()
-    book = Book(load_manifest(), tmp_path, PARAMS_DIR, tuple(specs))
-    (job,) = model_jobs(book, specs, ["model_05"], data=data.resolve("mnist-sample"), seeds=[0], smoke=True,
-                        threads=1, precision="float32", backend="tensorflow", gpus=[], science="test")
+    job = smoke_model_job(tmp_path, "model_05")
     with cluster.client() as c:
         outcome = c.submit(run_job, job, pure=False).result()
     assert outcome.ok, outcome.error

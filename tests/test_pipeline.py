@@ -21,7 +21,7 @@ import yaml
 
 from conftest import FIXTURE_PAGES, REPO, fast, fixture_run
 from pipeline import execute, staleness
-from pipeline.jobs import failed_path, model_jobs, page_jobs
+from pipeline.jobs import model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
 from pipeline.runner import SOCKET_FOLDER_MAX, socket_folder, template_parameters
 from study import data

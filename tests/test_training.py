@@ -6,11 +6,10 @@ import importlib.util
 import numpy as np
 import pytest
 
+from conftest import smoke_model_job
 from pipeline import execute
-from pipeline.jobs import model_jobs
-from pipeline.pages import Book, load_manifest
 from study import backend, data, metrics, models, results, training
-from study.spec import PARAMS_DIR, load_specs
+from study.spec import load_specs
 
 
 def fit_once(seed: int, subset: data.Dataset, spec_id: str = "model_06", steps: int | None = None) -> tuple[dict, dict]:
@@ -57,11 +56,7 @@ def test_the_hardware_record_names_the_backend_and_its_version():
 def smoke_on(backend_name: str, tmp_path) -> results.ModelRecord:
     """Model 6's page (two conv layers) executed with Keras on `backend_name`, as a worker runs a page job; its
     record."""
-    specs = load_specs()
-    book = Book(load_manifest(), tmp_path, PARAMS_DIR, tuple(specs))
-    (job,) = model_jobs(book, specs, ["model_06"], data=data.resolve("mnist-sample"), seeds=[0], smoke=True,
-                        threads=2, precision="float32", backend=backend_name, gpus=[], science="test")
-    outcome = job.run()
+    outcome = smoke_model_job(tmp_path, "model_06", backend_name, threads=2).run()
     assert outcome.ok, outcome.error
     assert outcome.notebook and "seed 0: test accuracy" in outcome.notebook
     return outcome.record
