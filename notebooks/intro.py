@@ -35,7 +35,8 @@ import study.spec
 specs = study.spec.load_specs(params_dir)
 dirs = {Path(d).parent.name: d for d in results_dirs}
 results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
-verdicts = {dataset: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[dataset]))
+verdicts = {dataset: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[dataset]),
+                                                   dirs[dataset])
             for dataset, r in results.items() if r}
 
 # %% tags=["remove-input", "full-width"]
@@ -44,10 +45,13 @@ display(Markdown(study.evidence.reproduction_finding(
     {d: study.evidence.reproductions(r, dirs[d]) for d, r in results.items() if r}, evidence_pages)))
 
 # %% [markdown]
-# A claim is *supported* or *contradicted* only when every pair of seeds tells the two models apart on the
-# test set (McNemar's exact test, 5 %) and the 95 % interval of the accuracy difference excludes zero;
-# otherwise the difference is smaller than the noise between seeds. Each cell links to the page that holds
-# its evidence.
+# Each cell gives our difference A − B in percentage points with its 95 % interval, which counts both the spread
+# between training seeds and the finite test set, and the seeds of A and B it rests on. A claim is *supported* or
+# *contradicted* when the interval lies on one side of zero, *equivalent* when it lies inside a margin the
+# test set can resolve, with Holm's correction over each dataset's claims (5 % for any false verdict among them);
+# otherwise it is *undecided*, and the cell says how many seeds per model would detect the seed report's own
+# difference. One seed gives no verdict: its spread between seeds is unknown. Each cell links to the page that
+# holds its evidence and its method.
 #
 # The seed report's numbers could not be rerun. Here every page is a notebook executed by papermill from
 # one template and a parameter file; its figures and tables were computed when the book was built, on the

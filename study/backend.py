@@ -16,10 +16,23 @@ import platform
 import sys
 from types import ModuleType
 
-from study.results import Hardware
+from study.typed import Strict
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT = "tensorflow"
+
+
+class Hardware(Strict):
+    """The machine a model ran on: processor, cores, the Keras backend and its version, the backend's threads per
+    op (None: every core) and the devices it trained on."""
+
+    machine: str
+    processor: str
+    cpu_count: int
+    backend: str
+    backend_version: str
+    threads: int | None
+    devices: list[str]
 
 
 def chosen() -> str:

@@ -12,40 +12,61 @@ from scipy import stats as scipy_stats
 from study import stats
 from study.data import LABELS
 from study.report import figure
-from study.results import ModelRecord, RunRecord, predictions, read_runs
+from study.results import ModelRecord, RunRecord, read_runs
 from study.spec import ModelSpec
-from study.stats import UNIT, Comparison, Summary, interval
+from study.stats import UNIT, ClaimTest, Difference, Summary
 from study.typed import Strict
 
 TEST_ONES = 1135  # images of digit 1 in the MNIST test set
 SEED_DATASET = "mnist"  # the data the seed report's figures were computed on
 
 
+MARGIN_PP = {"mnist": 0.25, "mnist-sample": 1.0, "fashion-mnist": 0.5}
+"""The equivalence margin of each dataset, in percentage points: about twice the standard error that the test set
+alone puts on a difference between two of these models (MNIST's 10,000 images: about 0.12 pp; Fashion-MNIST's,
+whose models disagree on more images: about 0.25 pp; the sample's 1,000: about 0.5 pp). A smaller margin could
+never be shown, whatever the seeds."""
+REPRODUCTION_RESOLUTION_PP = 1.0  # the widest half-width of a prediction interval that can judge a reproduction
+
+
 class Reproduction(Strict):
-    """The seed's test accuracy for a model beside ours over seeds, with the 95 % prediction interval for one
-    more run of ours and the verdict; `verdict` is None (and `why_not` says why) where none can be given."""
+    """The seed's test accuracy for a model beside ours over seeds: the shift (ours minus the seed's, pp) with the
+    95 % prediction interval for one more run of ours around it, how many of our runs stayed at chance, and the
+    verdict; `verdict` is None (and `why_not` says why) where none can be given."""
 
     model: str
     reported: float | None
     ours: Summary
-    interval_low: float
-    interval_high: float
-    interval_clipped: bool
+    shift_pp: float | None
+    shift_low: float
+    shift_high: float
+    at_chance: int
     verdict: str | None
     why_not: str
 
 
 class ClaimVerdict(Strict):
-    """A conclusion of the seed report about model A against model B, the figures on both sides and the verdict."""
+    """A conclusion of the seed report about model A against model B (`direction`: A against B; `untested`: the
+    part of its wording no figure here tests), the figures on both sides, the difference A - B over seeds and
+    test images, its test within the dataset's family of claims, and what an undecided claim would take."""
 
     claim: str
+    untested: str
+    direction: str
     model: str
     baseline: str
     seed_diff_pp: float | None
     accuracy_a: float
     accuracy_b: float
-    diff_pp: Summary
-    p_max: float
+    diff: Difference
+    margin_pp: float
+    at_chance_a: int
+    at_chance_b: int
+    test: ClaimTest | None
+    family: int
+    needs_for_seed: int | None
+    needs_for_ours: int | None
+    what_it_takes: str
     verdict: str
 
 
@@ -59,21 +80,32 @@ class RankCorrelation(Strict):
     kendall_p: float
 
 
-def reproduction(model_id: str, reported: float | None, accuracies: list[float], dataset: str) -> Reproduction:
-    """Whether our runs reproduce the seed's accuracy; judged only on the seed's own dataset, with two or more seeds."""
-    low, high, clipped = stats.clip(*stats.prediction_interval(accuracies), UNIT)
-    verdict = stats.reproduction(reported, accuracies) if dataset == SEED_DATASET else None
-    why_not = ("" if verdict else "the seed ran on MNIST" if dataset != SEED_DATASET
-               else "no figure in the seed report" if reported is None else "needs two or more seeds")
-    return Reproduction(model=model_id, reported=reported, ours=stats.mean_ci(accuracies, bounds=UNIT),
-                        interval_low=low, interval_high=high, interval_clipped=clipped, verdict=verdict,
-                        why_not=why_not)
+def reproduction(model_id: str, reported: float | None, runs: list[RunRecord], dataset: str,
+                 classes: int = 10) -> Reproduction:
+    """Whether our runs reproduce the seed's accuracy: judged only on the seed's own dataset and only where our
+    runs are informative, that is where the prediction interval for one more run is at most
+    ±REPRODUCTION_RESOLUTION_PP wide (two seeds rarely are: Student's t with one degree of freedom)."""
+    accuracies = [r.test.accuracy for r in runs]
+    low, high = stats.prediction_interval(accuracies)
+    half_pp = 100 * (high - low) / 2
+    stuck = len(at_chance(runs, classes))
+    ours = stats.mean_ci(accuracies, bounds=UNIT)
+    shift = None if reported is None else 100 * (ours.mean - reported)
+    why_not = ("the seed ran on MNIST" if dataset != SEED_DATASET else "no figure in the seed report"
+               if reported is None else "needs two or more seeds" if len(accuracies) < 2
+               else f"our runs are too spread to tell (±{half_pp:.2f} pp for one more run"
+               + (f"; {stuck} of {len(runs)} stayed at chance)" if stuck else ")")
+               if half_pp > REPRODUCTION_RESOLUTION_PP else "")
+    return Reproduction(model=model_id, reported=reported, ours=ours, shift_pp=shift,
+                        shift_low=math.nan if shift is None else 100 * (low - reported),
+                        shift_high=math.nan if shift is None else 100 * (high - reported), at_chance=stuck,
+                        verdict=None if why_not else stats.reproduction(reported, accuracies), why_not=why_not)
 
 
 def reproductions(results: dict[str, ModelRecord], models_dir: str | Path) -> list[Reproduction]:
     """`reproduction` for every model with results, from its seeds' result files."""
-    return [reproduction(rid, r.spec.seed_report.accuracy, [run.test.accuracy for run in read_runs(models_dir, r)],
-                         r.dataset.name) for rid, r in results.items()]
+    return [reproduction(rid, r.spec.seed_report.accuracy, read_runs(models_dir, r), r.dataset.name,
+                         len(r.dataset.class_names)) for rid, r in results.items()]
 
 
 def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
@@ -81,20 +113,24 @@ def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
     return pd.DataFrame([{
         "model": r.model, "seed reported": figure(r.reported), "ours: mean": figure(r.ours.mean),
         "sd": figure(r.ours.sd), "min–max": f"{r.ours.min:.4f}–{r.ours.max:.4f}",
-        "95 % prediction interval": "—" if math.isnan(r.interval_low) else
-        f"[{r.interval_low:.4f}, {r.interval_high:.4f}]" + (" (clipped to [0, 1])" if r.interval_clipped else ""),
+        "runs at chance": f"{r.at_chance} of {r.ours.n}",
+        "shift: ours − seed": "—" if r.shift_pp is None else f"{r.shift_pp:+.2f} pp",
+        "95 % prediction interval of the shift": "—" if math.isnan(r.shift_low) else
+        f"[{r.shift_low:+.2f}, {r.shift_high:+.2f}] pp",
         "verdict": r.verdict or f"— ({r.why_not})",
     } for r in rows]).set_index("model")
 
 
 def reproduction_count(rows: list[Reproduction]) -> str:
-    """One sentence: how many of the seed's accuracies our runs reproduce, or why none was judged."""
+    """One sentence: how many of the seed's accuracies our runs reproduce, of those that could be judged."""
     judged = [r for r in rows if r.verdict]
     if not judged:
         return f"The seed's accuracies were not judged here: {rows[0].why_not}." if rows else "No results yet."
     hits = sum(r.verdict == stats.REPRODUCED for r in judged)
-    return (f"**{hits} of {len(judged)}** of the seed report's test accuracies are reproduced: they lie inside the "
-            f"95 % prediction interval for one more run of ours.")
+    skipped = len(rows) - len(judged)
+    return (f"**{hits} of {len(judged)}** of the seed report's test accuracies that our runs can judge are "
+            f"reproduced: they lie inside the 95 % prediction interval for one more run of ours."
+            + (f" {skipped} more cannot be judged (see the last column)." if skipped else ""))
 
 
 def at_chance(runs: list[RunRecord], classes: int = 10, margin: float = 0.05) -> list[RunRecord]:
@@ -114,54 +150,121 @@ def at_chance_notice(model_id: str, runs: list[RunRecord], classes: int = 10) ->
             f"interval is wide; read the seeds one by one.\n```")
 
 
-def comparisons(results: dict[str, ModelRecord], models_dir: str | Path) -> dict[str, Comparison]:
-    """Each model that has a `compare_with` against that model, on the same test set, by model id."""
+def correct(runs: list[RunRecord], labels) -> np.ndarray:
+    """A runs × test images table: True where the run predicted the image's label."""
+    return np.array([np.asarray(r.test.predictions) == np.asarray(labels) for r in runs], dtype=bool)
+
+
+def comparisons(results: dict[str, ModelRecord], models_dir: str | Path) -> dict[str, Difference]:
+    """Each model that has a `compare_with` against that model on the same test set (A - B), by model id."""
     out = {}
     for rid, r in results.items():
         base = results.get(r.compare_with or "")
         if base is None or base.dataset.sha256 != r.dataset.sha256:
             continue
-        out[rid] = stats.paired_comparison(predictions(read_runs(models_dir, r)),
-                                           predictions(read_runs(models_dir, base)), np.asarray(r.test_labels))
+        out[rid] = stats.difference(correct(read_runs(models_dir, r), r.test_labels),
+                                    correct(read_runs(models_dir, base), base.test_labels))
     return out
 
 
-def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord],
-                   compared: dict[str, Comparison]) -> list[ClaimVerdict]:
-    """One verdict per claim of the seed report that can be tested on these results."""
-    verdicts = []
+def _distance(direction: str, diff_pp: float, margin: float) -> float:
+    """How far a difference lies from the boundary its claim must clear: zero for "better"/"worse", -margin for
+    "not worse", +margin for "not better"; negative when it lies on the wrong side."""
+    return {"better": abs(diff_pp), "worse": abs(diff_pp), "not worse": diff_pp + margin,
+            "not better": margin - diff_pp}[direction]
+
+
+def _needs(direction: str, diff_pp: float | None, d: Difference, margin: float, alpha: float) -> int | None:
+    """`stats.seeds_needed` for a claim if the true difference were `diff_pp`; None when no number of seeds can."""
+    if diff_pp is None or _distance(direction, diff_pp, margin) <= 0:
+        return None
+    return stats.seeds_needed(_distance(direction, diff_pp, margin), d, alpha)
+
+
+def _seeds(n: int | None) -> str:
+    return "no number of seeds" if n is None else f"more than {n - 1:,} seeds" if n > 100_000 else f"{n:,} seeds"
+
+
+def _what_it_takes(v: dict, d: Difference, family: int) -> str:
+    """What an undecided claim would take, in words: the seeds per model at 80 % power at the corrected level."""
+    if not d.seed_spread_known:
+        return "a second seed of each model: with one, the seed-to-seed spread is unknown"
+    level = f"80 % power at {100 * stats.ALPHA / family:.2g} % (5 % over {family} claims, Holm's first step)"
+    seed, ours = v["needs_for_seed"], v["needs_for_ours"]
+    if v["seed_diff_pp"] is None:
+        head = "the seed report printed no difference to plan for"
+    elif seed is None and _distance(v["direction"], v["seed_diff_pp"], v["margin_pp"]) <= 0:
+        head = f"the seed report's own difference ({v['seed_diff_pp']:+.2f} pp) lies beyond the margin the claim needs"
+    elif seed is None:
+        head = (f"no number of seeds: the test set's own noise (se {math.sqrt(d.image_var / d.images):.2f} pp, which "
+                f"seeds do not reduce) hides the seed report's difference ({v['seed_diff_pp']:+.2f} pp)")
+    else:
+        head = f"{_seeds(seed)} per model to detect the seed report's difference ({v['seed_diff_pp']:+.2f} pp)"
+    return f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {level}"
+
+
+def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord], compared: dict[str, Difference],
+                   models_dir: str | Path) -> list[ClaimVerdict]:
+    """One verdict per claim of the seed report that these results can test: each claim's test (`stats.claim_p`)
+    at the dataset's margin, decided with Holm's correction over the claims whose models have two or more seeds."""
+    rows = []
     for spec in specs.values():
         if spec.seed_claim is None or spec.id not in compared:
             continue
-        base = specs[spec.compare_with]
-        c = compared[spec.id]
+        base, record = specs[spec.compare_with], results[spec.id]
+        classes = len(record.dataset.class_names)
         seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
-        verdicts.append(ClaimVerdict(
-            claim=spec.seed_claim.text, model=spec.id, baseline=base.id,
-            seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
-            accuracy_a=results[spec.id].summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean,
-            diff_pp=c.diff_pp, p_max=c.p_max,
-            verdict=stats.verdict(1 if spec.seed_claim.direction == "better" else -1, c)))
-    return verdicts
+        rows.append(dict(
+            claim=spec.seed_claim.text, untested=spec.seed_claim.untested, direction=spec.seed_claim.direction,
+            model=spec.id, baseline=base.id, seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
+            accuracy_a=record.summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean,
+            diff=compared[spec.id], margin_pp=MARGIN_PP.get(record.dataset.name, MARGIN_PP[SEED_DATASET]),
+            at_chance_a=len(at_chance(read_runs(models_dir, record), classes)),
+            at_chance_b=len(at_chance(read_runs(models_dir, results[base.id]), classes))))
+    testable = [v for v in rows if v["diff"].seed_spread_known]
+    tests = stats.holm([stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for v in testable])
+    family = max(len(testable), 1)
+    for v in rows:
+        v["test"] = tests[testable.index(v)] if v in testable else None
+        v["verdict"] = v["test"].outcome if v["test"] else stats.NO_VERDICT
+        alpha = stats.ALPHA / family
+        undecided = v["verdict"] == stats.UNDECIDED and v["diff"].seed_spread_known
+        v["needs_for_seed"] = _needs(v["direction"], v["seed_diff_pp"], v["diff"], v["margin_pp"], alpha) \
+            if undecided else None
+        v["needs_for_ours"] = _needs(v["direction"], v["diff"].estimate, v["diff"], v["margin_pp"], alpha) \
+            if undecided else None
+        v["what_it_takes"] = _what_it_takes(v, v["diff"], family) if v["verdict"] in (
+            stats.UNDECIDED, stats.NO_VERDICT) else ""
+    return [ClaimVerdict(family=len(testable), **v) for v in rows]
+
+
+def _ci(d: Difference) -> str:
+    return f"[{d.low:+.2f}, {d.high:+.2f}]"
 
 
 def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
-    """Claim verdicts for display: the seed's figures, this study's, and the verdict."""
+    """Claim verdicts for display: the seed's figures, this study's, the test and the verdict."""
     return pd.DataFrame([{
-        "claim (seed report)": v.claim,
+        "claim (seed report)": v.claim + (f" (not tested: “{v.untested}”)" if v.untested else ""),
         "A vs B": f"{v.model} vs {v.baseline}",
+        "claimed": f"A {v.direction} than B" if v.direction in ("better", "worse") else f"A {v.direction}",
         "seed: A − B": "—" if v.seed_diff_pp is None else f"{v.seed_diff_pp:+.2f} pp",
-        "ours: A, B": f"{v.accuracy_a:.4f}, {v.accuracy_b:.4f}",
-        "ours: A − B": f"{v.diff_pp.mean:+.2f} pp",
-        "95 % CI": interval(v.diff_pp, digits=2, unit=" pp", signed=True),
-        "McNemar p (largest)": f"{v.p_max:.2g}",
+        "seeds (at chance)": f"{v.diff.n_a} ({v.at_chance_a}), {v.diff.n_b} ({v.at_chance_b})",
+        "ours: A − B": f"{v.diff.estimate:+.2f} pp",
+        "95 % CI": _ci(v.diff) + ("" if v.diff.seed_spread_known else " (test set only)"),
+        "se: seeds, images": ("—" if not v.diff.seed_spread_known else f"{v.diff.se_seeds:.2f}") +
+        f", {v.diff.se_images:.2f} pp",
+        "P(A run beats B run)": f"{v.diff.beats:.2f}",
+        "p (Holm)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
         "verdict": v.verdict,
+        "what it would take": v.what_it_takes or "—",
     } for v in verdicts])
 
 
 def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> str:
     """The front page's answer, as a MyST table: one row per claim of the seed report, one column per dataset,
-    each cell the verdict (linked to the page with its evidence), our effect and its 95 % interval."""
+    each cell the verdict (linked to the page with its evidence), our effect, its 95 % interval, the seeds it
+    rests on and, where undecided, the seeds it would need to detect the seed report's difference."""
     claims = {v.claim: (v.model, v.baseline) for vs in verdicts.values() for v in vs}
     if not claims:
         return "No claim of the seed report can be tested yet: run `nox -s execute`."
@@ -171,13 +274,24 @@ def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> 
         cells = []
         for dataset, vs in verdicts.items():
             v = next((v for v in vs if v.claim == claim), None)
-            ci = interval(v.diff_pp, digits=2, signed=True) if v else "—"
-            cells.append("—" if v is None else
-                         f"[{v.verdict.replace(' at the 5 % level', '')}]({pages[dataset]}) {v.diff_pp.mean:+.2f} pp"
-                         + ("" if ci == "—" else f" {ci}"))
+            cells.append("—" if v is None else _cell(v, pages[dataset]))
         short = f"{model} vs {baseline}".replace("model_", "M")
         lines.append(f"| {claim} ({short}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(v: ClaimVerdict, page: str) -> str:
+    """One findings cell: the linked verdict, our difference and interval, the seeds, what an open claim needs."""
+    d = v.diff
+    seeds = f"{d.n_a}+{d.n_b} seeds"
+    if not d.seed_spread_known:
+        return f"[{v.verdict}]({page}) {d.estimate:+.2f} pp, test set only {_ci(d)}; {seeds}, seed spread unknown"
+    text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {seeds}"
+    if v.verdict == stats.UNDECIDED:
+        text += "; needs " + (f"{_seeds(v.needs_for_seed)} for the seed's difference" if v.needs_for_seed
+                              else f"{_seeds(v.needs_for_ours)} for ours" if v.needs_for_ours
+                              else "more than seeds can give")
+    return text
 
 
 def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[str, str]) -> str:
@@ -190,8 +304,11 @@ def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[
     if not judged:
         return f"The seed report's accuracies are not judged here: {rows[0].why_not if rows else 'no results yet'}."
     hits = sum(r.verdict == stats.REPRODUCED for r in judged)
-    return (f"Our runs reproduce **{hits} of {len(judged)}** of the seed report's test accuracies on MNIST: they lie "
-            f"inside the 95 % prediction interval for one more run of ours ([evidence]({pages[SEED_DATASET]})).")
+    skipped = [r.model for r in rows if not r.verdict]
+    return (f"Our runs reproduce **{hits} of {len(judged)}** of the seed report's test accuracies on MNIST that they "
+            f"can judge: they lie inside the 95 % prediction interval for one more run of ours "
+            f"([evidence]({pages[SEED_DATASET]}))."
+            + (f" Not judged, our runs being too few or too spread: {', '.join(skipped)}." if skipped else ""))
 
 
 def claims_across(verdicts: dict[str, list[ClaimVerdict]]) -> pd.DataFrame:

@@ -8,7 +8,8 @@ import pandas as pd
 import seaborn as sns
 
 from study.data import LABELS
-from study.stats import Comparison
+from study.evidence import ClaimVerdict
+from study.stats import CONTRADICTED, EQUIVALENT, NO_VERDICT, SUPPORTED, UNDECIDED, Difference
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -66,24 +67,62 @@ def misclassified_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return fig
 
 
-def effect_by_factor(table: pd.DataFrame, compared: dict[str, Comparison]) -> plt.Figure:
+def effect_by_factor(table: pd.DataFrame, compared: dict[str, Difference]) -> plt.Figure:
     """Accuracy change of each model against the one it is compared with: ours with its interval, and the seed's."""
-    rows = [(f"{m} vs {table.loc[m, 'compare_with']}\n({table.loc[m, 'factor']})", c.diff_pp,
+    rows = [(f"{m} vs {table.loc[m, 'compare_with']}\n({table.loc[m, 'factor']})", d,
              100 * (table.loc[m, "seed_accuracy"] - table.loc[table.loc[m, "compare_with"], "seed_accuracy"]))
-            for m, c in compared.items()]
+            for m, d in compared.items()]
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(rows), 2) + 1.5))
     y = np.arange(len(rows))
     for i, (label, d, seed) in enumerate(rows):
-        err = None if np.isnan(d.low) else [[d.mean - d.low], [d.high - d.mean]]
-        ax.errorbar(d.mean, i, xerr=err, fmt="o", color="C0", capsize=4, label="this study (95 % CI)" if i == 0 else None)
+        ax.errorbar(d.estimate, i, xerr=[[d.estimate - d.low], [d.high - d.estimate]], fmt="o", color="C0",
+                    capsize=4, label="this study (95 % CI, seeds and test images)" if i == 0 else None)
         ax.plot(seed, i, "D", color="C3", label="seed report (MNIST, one run)" if i == 0 else None)
     ax.set_yticks(y, [r[0] for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set(xlabel="test accuracy change (percentage points)",
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set(xlabel="test accuracy change (percentage points; linear within ±1, logarithmic beyond)",
            title="Accuracy change against the compared model, by the factor it varies")
     if rows:
         ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+OUTCOME_COLOURS = {SUPPORTED: "C2", CONTRADICTED: "C3", EQUIVALENT: "C0", UNDECIDED: "0.45", NO_VERDICT: "0.7"}
+
+
+def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
+    """Each claim's 95 % interval of A - B against zero, coloured by its verdict, with the claimed side marked by
+    an arrow, the seed report's own difference and the equivalence margin shaded."""
+    fig, ax = plt.subplots(figsize=(9, 0.62 * max(len(verdicts), 2) + 1.8))
+    margin = verdicts[0].margin_pp if verdicts else 0.0
+    ax.axvspan(-margin, margin, color="C0", alpha=0.12, label=f"equivalence margin ±{margin:g} pp")
+    ax.axvline(0, color="black", linewidth=0.8)
+    for i, v in enumerate(verdicts):
+        d = v.diff
+        colour = OUTCOME_COLOURS[v.verdict]
+        ax.errorbar(d.estimate, i, xerr=[[d.estimate - d.low], [d.high - d.estimate]], fmt="o", color=colour,
+                    capsize=4, linestyle="--" if not d.seed_spread_known else "-")
+        side = {"better": 1, "worse": -1, "not worse": 1, "not better": -1}[v.direction]
+        start = {"better": 0.0, "worse": 0.0, "not worse": -margin, "not better": margin}[v.direction]
+        ax.annotate("", xy=(start + side * 0.6, i - 0.3), xytext=(start, i - 0.3),
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})
+        if v.seed_diff_pp is not None:
+            ax.plot(v.seed_diff_pp, i, "D", color="C3", markersize=5,
+                    label="seed report (one run)" if i == 0 else None)
+    for outcome, colour in OUTCOME_COLOURS.items():
+        if any(v.verdict == outcome for v in verdicts):
+            ax.plot([], [], "o-", color=colour, label=outcome)
+    ax.plot([], [], color="0.3", marker=r"$\rightarrow$", linestyle="none", markersize=12, label="the claimed side")
+    ax.set_yticks(np.arange(len(verdicts)), [f"{v.model} vs {v.baseline}".replace("model_", "M") + f": {v.claim}"[:60]
+                                            for v in verdicts], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set(xlabel="A − B, test accuracy (percentage points; linear within ±1, logarithmic beyond)", title=title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig

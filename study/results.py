@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study.backend import Hardware
 from study.data import Dataset, Provenance
 from study.files import write_atomic
 from study.metrics import Evaluation, positive_class_name
@@ -47,19 +48,6 @@ class Summaries(Strict):
     positive_f1: Summary
     positive_precision: Summary
     positive_recall: Summary
-
-
-class Hardware(Strict):
-    """The machine a model ran on: processor, cores, the Keras backend and its version, the backend's threads per
-    op (None: every core) and the devices it trained on."""
-
-    machine: str
-    processor: str
-    cpu_count: int
-    backend: str
-    backend_version: str
-    threads: int | None
-    devices: list[str]
 
 
 class ModelSeconds(Strict):

@@ -49,7 +49,10 @@ class SeedClaim(Strict):
     """A conclusion the seed report drew about this model against `compare_with`, in its own words."""
 
     text: str
-    direction: Literal["better", "worse"] = Field(description="this model against the one it is compared with")
+    direction: Literal["better", "worse", "not worse", "not better"] = Field(
+        description="this model against the one it is compared with; 'not worse' and 'not better' are claims that a "
+                    "change does not hurt or does not help (tested against the dataset's equivalence margin)")
+    untested: str = Field(default="", description="the part of the claim's wording that no figure here tests")
 
 
 class ModelSpec(Strict):

@@ -1,19 +1,26 @@
-"""Statistics over repeated seeds: intervals, paired comparisons on one test set, and verdicts on claims."""
+"""Statistics over repeated seeds on one shared test set: intervals, the expected accuracy difference between two
+models with both of its sources of noise, claim tests corrected for their family, and the seeds a claim needs."""
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower
 
 from study.typed import Strict
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
-SUPPORTED, CONTRADICTED, TIE = "supported", "contradicted", "not distinguishable at the 5 % level"
+POWER = 0.8
+SUPPORTED, CONTRADICTED, EQUIVALENT, UNDECIDED = "supported", "contradicted", "equivalent", "undecided"
+NO_VERDICT = "no verdict: one seed"
 REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
 UNIT = (0.0, 1.0)  # the range of an accuracy, a precision, a recall or an F1
+Direction = Literal["better", "worse", "not worse", "not better"]
 
 
 class Summary(Strict):
@@ -30,24 +37,46 @@ class Summary(Strict):
     clipped: bool = False
 
 
-class McNemar(Strict):
-    """McNemar's exact test for one seed pair: images only A got right, only B got right, and the p-value."""
+class Difference(Strict):
+    """The expected test accuracy of model A minus model B over training seeds, in percentage points, from
+    `n_a` and `n_b` runs scored on one shared test set of `images` images.
 
-    seed: int
-    only_a: int
-    only_b: int
+    The standard error has two parts: the runs' spread between seeds (`se_seeds`) and the finite test set
+    (`se_images`); `df` are Welch-Satterthwaite degrees of freedom, and [low, high] the 95 % t-interval. With one
+    run on a side the seed spread is unknown (`se_seeds` NaN): the interval is then the test set's alone, for
+    these two runs. `beats` is the probability that a run of A scores higher than a run of B, over all pairs
+    of runs (ties count half); `sd_a`, `sd_b` are each model's seed-to-seed sd, and `image_var` the variance
+    between test images of the expected per-image difference (in pp²), the two inputs of a power analysis.
+    """
+
+    n_a: int
+    n_b: int
+    images: int
+    estimate: float
+    se: float
+    se_seeds: float
+    se_images: float
+    df: float
+    low: float
+    high: float
+    beats: float
+    sd_a: float
+    sd_b: float
+    image_var: float
+
+    @property
+    def seed_spread_known(self) -> bool:
+        return min(self.n_a, self.n_b) >= 2
+
+
+class ClaimTest(Strict):
+    """One claim's test: the claim's p-value (the smallest level at which its 95 %-style interval decides it), the
+    outcome it would have, the Holm-adjusted p over the claims of its family, and the outcome as decided."""
+
     p: float
-
-
-class Comparison(Strict):
-    """Model A against model B over the seeds both ran: the accuracy difference A - B in percentage points,
-    each seed pair's McNemar test, the largest p-value and whether the difference is distinguishable."""
-
-    seeds: list[int]
-    diff_pp: Summary
-    mcnemar: list[McNemar]
-    p_max: float
-    distinguishable: bool
+    outcome_if_decided: str
+    p_holm: float
+    outcome: str
 
 
 def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> Summary:
@@ -100,42 +129,126 @@ def reproduction(reported: float | None, values) -> str | None:
     return REPRODUCED if low <= reported <= high else ABOVE if reported > high else BELOW
 
 
-def mcnemar_exact(correct_a, correct_b, seed: int = 0) -> McNemar:
-    """McNemar's exact test on paired right/wrong outcomes: a two-sided binomial test on the discordant pairs.
+def _residual_mean_square(correct: np.ndarray) -> float:
+    """The seed × image interaction's mean square of a runs × images table of right (1) and wrong (0): the
+    residual of a two-way analysis of variance without replication; 0 with one run."""
+    n, images = correct.shape
+    if n < 2:
+        return 0.0
+    residual = correct - correct.mean(axis=1, keepdims=True) - correct.mean(axis=0) + correct.mean()
+    return float((residual**2).sum() / ((n - 1) * (images - 1)))
 
-    `only_a` counts images model A got right and B wrong, `only_b` the reverse.
+
+def difference(correct_a: np.ndarray, correct_b: np.ndarray, level: float = LEVEL) -> Difference:
+    """A - B from each model's runs × images table of right (True) and wrong (False) on the same test images.
+
+    Var(estimate) = s_a²/n_a + s_b²/n_b + (v - MS_a/n_a - MS_b/n_b)/N: the seeds' sample variances of
+    accuracy, and the variance v between images of the per-image difference of mean correctness, less the
+    run-level noise that v and the seed terms would otherwise both count (each model's seed × image mean square,
+    as in a two-way random-effects analysis of variance). Degrees of freedom by Welch-Satterthwaite.
     """
-    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
-    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    p = stats.binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
-    return McNemar(seed=seed, only_a=only_a, only_b=only_b, p=float(p))
+    a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not (len(a) and len(b)):
+        raise ValueError(f"need runs × images tables on the same images, got shapes {a.shape} and {b.shape}")
+    (n_a, images), n_b = a.shape, len(b)
+    acc_a, acc_b = a.mean(axis=1), b.mean(axis=1)
+    estimate = float(acc_a.mean() - acc_b.mean())
+    v = float(np.var(a.mean(axis=0) - b.mean(axis=0), ddof=1))
+    beats = float(stats.mannwhitneyu(acc_a, acc_b).statistic / (n_a * n_b))
+    var_a, var_b = (float(np.var(acc, ddof=1)) if len(acc) > 1 else math.nan for acc in (acc_a, acc_b))
+    if min(n_a, n_b) < 2:
+        se_images = math.sqrt(v / images)
+        z = float(stats.norm.ppf((1 + level) / 2))
+        return _in_pp(n_a=n_a, n_b=n_b, images=images, estimate=estimate, se=se_images, se_seeds=math.nan,
+                      se_images=se_images, df=math.inf, low=estimate - z * se_images, high=estimate + z * se_images,
+                      beats=beats, sd_a=math.sqrt(var_a), sd_b=math.sqrt(var_b), image_var=v)
+    ms_a, ms_b = _residual_mean_square(a), _residual_mean_square(b)
+    image_var = max(v - ms_a / n_a - ms_b / n_b, 0.0)
+    terms = [(var_a / n_a, n_a - 1), (var_b / n_b, n_b - 1)]
+    if image_var > 0:
+        terms += [(v / images, images - 1), (-ms_a / (n_a * images), (n_a - 1) * (images - 1)),
+                  (-ms_b / (n_b * images), (n_b - 1) * (images - 1))]
+    total = sum(t for t, _ in terms)
+    se = math.sqrt(total)
+    df = total**2 / sum(t**2 / d for t, d in terms) if total > 0 else math.inf
+    half = float(stats.t.ppf((1 + level) / 2, df)) * se
+    return _in_pp(n_a=n_a, n_b=n_b, images=images, estimate=estimate, se=se,
+                  se_seeds=math.sqrt(var_a / n_a + var_b / n_b), se_images=math.sqrt(image_var / images), df=df,
+                  low=estimate - half, high=estimate + half, beats=beats, sd_a=math.sqrt(var_a),
+                  sd_b=math.sqrt(var_b), image_var=image_var)
 
 
-def paired_comparison(runs_a: dict[int, np.ndarray], runs_b: dict[int, np.ndarray], y_true: np.ndarray) -> Comparison:
-    """Model A against model B on the same test images, pairing runs that share a seed.
+def _in_pp(*, beats: float, images: int, n_a: int, n_b: int, df: float, image_var: float, **fractions: float) \
+        -> Difference:
+    """A Difference with its accuracies' fractions turned into percentage points."""
+    return Difference(n_a=n_a, n_b=n_b, images=images, df=df, beats=beats, image_var=image_var * 100**2,
+                      **{k: 100 * v for k, v in fractions.items()})
 
-    Each seed pair gets McNemar's exact test; the accuracy difference (A - B, in percentage points) gets a
-    t-interval over the seed pairs. The difference counts as distinguishable only if every seed pair's
-    McNemar p is below 5 % and, with two or more pairs, the interval excludes zero: both the test-set
-    sampling noise and the seed-to-seed noise must be small against it.
+
+def beyond(d: Difference, x: float, side: int) -> float:
+    """p for "A - B lies above x" (side +1) or below it (-1): twice the one-sided t p-value, so that p < 5 %
+    exactly when the 95 % interval lies wholly on that side of x."""
+    if d.se == 0:
+        return 0.0 if side * (d.estimate - x) > 0 else 1.0
+    return float(min(1.0, 2 * stats.t.sf(side * (d.estimate - x) / d.se, d.df)))
+
+
+def claim_p(d: Difference, direction: Direction, margin: float) -> tuple[float, str]:
+    """A claim's p-value and the outcome it decides at that level, from the difference A - B (pp).
+
+    "better"/"worse": supported or contradicted when the interval excludes zero, by its side; equivalent when it
+    lies inside ±margin. "not worse" (non-inferiority): supported when the interval lies above -margin,
+    contradicted when below it; "not better" mirrors that at +margin. The claim's p is the smallest of its
+    outcomes' p-values (`beyond`), and its outcome that one's.
     """
-    seeds = sorted(set(runs_a) & set(runs_b))
-    if not seeds:
-        raise ValueError("no seed was run for both models")
-    diffs, tests = [], []
-    for seed in seeds:
-        right_a, right_b = runs_a[seed] == y_true, runs_b[seed] == y_true
-        diffs.append(100 * (right_a.mean() - right_b.mean()))
-        tests.append(mcnemar_exact(right_a, right_b, seed))
-    diff = mean_ci(diffs, bounds=(-100.0, 100.0))
-    p_max = max(t.p for t in tests)
-    interval_clear = len(seeds) < 2 or not (diff.low <= 0 <= diff.high)
-    return Comparison(seeds=seeds, diff_pp=diff, mcnemar=tests, p_max=p_max,
-                      distinguishable=bool(p_max < ALPHA and interval_clear))
+    if direction in ("better", "worse"):
+        sign = 1 if direction == "better" else -1
+        tested = [(beyond(d, 0, sign), SUPPORTED), (beyond(d, 0, -sign), CONTRADICTED),
+                  (max(beyond(d, -margin, 1), beyond(d, margin, -1)), EQUIVALENT)]
+    else:
+        bound, sign = (-margin, 1) if direction == "not worse" else (margin, -1)
+        tested = [(beyond(d, bound, sign), SUPPORTED), (beyond(d, bound, -sign), CONTRADICTED)]
+    return min(tested)
 
 
-def verdict(expected_sign: int, comparison: Comparison) -> str:
-    """Whether data back a claim that A - B has `expected_sign` (+1: A better, -1: A worse)."""
-    if not comparison.distinguishable:
-        return TIE
-    return SUPPORTED if np.sign(comparison.diff_pp.mean) == expected_sign else CONTRADICTED
+def holm(claims: list[tuple[float, str]], alpha: float = ALPHA) -> list[ClaimTest]:
+    """Holm's step-down correction (statsmodels) over a family of claims' (p, outcome if decided): each claim is
+    decided when its adjusted p is below `alpha`, else undecided; the family-wise error rate is at most `alpha`."""
+    if not claims:
+        return []
+    reject, adjusted, _, _ = multipletests([p for p, _ in claims], alpha=alpha, method="holm")
+    return [ClaimTest(p=p, outcome_if_decided=o, p_holm=float(q), outcome=o if r else UNDECIDED)
+            for (p, o), r, q in zip(claims, reject, adjusted)]
+
+
+def seeds_needed(distance: float, d: Difference, alpha: float, power: float = POWER, most: int = 100_000) -> int | None:
+    """Seeds per model (the same for both) at which a true difference `distance` pp away from the boundary a claim
+    must clear is detected with `power` at level `alpha`, for the seed spread and image variance `d` measured
+    (statsmodels' two-sample t power). None when no number of seeds can: the test set's own noise, which more
+    seeds do not reduce, already hides it. A number above `most` is returned as `most + 1`.
+
+    The variance of the estimate with n seeds each is (sd_a² + sd_b²)/n + image_var/N, which statsmodels' power
+    for two samples of n takes as 2σ²/n with σ² = (sd_a² + sd_b²)/2 + n·image_var/(2N), solved for n to a fixed point.
+    """
+    distance = abs(distance)
+    floor = math.sqrt(d.image_var / d.images)
+    if distance <= (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * floor:
+        return None
+    seeds_var = (d.sd_a**2 + d.sd_b**2) / 2
+    n = 2.0
+    for _ in range(200):
+        sigma = math.sqrt(seeds_var + n * d.image_var / (2 * d.images))
+        if sigma == 0:
+            return 2
+        analysis, effect = TTestIndPower(), distance / sigma
+        if analysis.power(effect, nobs1=2, alpha=alpha, ratio=1.0) >= power:
+            return 2
+        wanted = float(analysis.solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0))
+        if math.isnan(wanted):
+            return most + 1
+        if wanted > most:
+            return most + 1
+        if math.ceil(wanted) == math.ceil(n):
+            break
+        n = max(wanted, 2.0)
+    return max(2, math.ceil(n))

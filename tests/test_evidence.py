@@ -1,15 +1,19 @@
 """The front page's findings, the reproduction verdicts and the seeds that stayed at chance."""
 
+import math
+
 import numpy as np
+
+import pytest
 
 from study import evidence, metrics, results, stats
 from study.evidence import ClaimVerdict
 
 
 def run(seed: int, accuracy: float) -> results.RunRecord:
-    y = np.arange(100) % 10
+    y = np.arange(1000) % 10
     pred = y.copy()
-    pred[: round(100 * (1 - accuracy))] = (pred[: round(100 * (1 - accuracy))] + 1) % 10
+    pred[: round(1000 * (1 - accuracy))] = (pred[: round(1000 * (1 - accuracy))] + 1) % 10
     return results.run_record("model_09", seed, {"accuracy": [accuracy]}, 1.0, [1.0],
                               metrics.evaluate(y, pred, tuple("0123456789")))
 
@@ -22,29 +26,47 @@ def test_a_seed_that_stayed_at_chance_is_flagged_with_why_the_interval_is_wide()
     assert evidence.at_chance_notice("model_09", runs[1:]) == ""
 
 
-def verdict(claim: str, verdict: str, mean: float) -> ClaimVerdict:
-    diff = stats.mean_ci([mean - 0.1, mean, mean + 0.1], bounds=(-100.0, 100.0))
-    return ClaimVerdict(claim=claim, model="model_07", baseline="model_06", seed_diff_pp=0.26, accuracy_a=0.99,
-                        accuracy_b=0.98, diff_pp=diff, p_max=0.01, verdict=verdict)
+def verdict(claim: str, verdict: str, estimate: float, n: int = 3, needs: int | None = None) -> ClaimVerdict:
+    half = 0.25
+    diff = stats.Difference(n_a=n, n_b=n, images=10_000, estimate=estimate, se=0.1, se_seeds=0.08 if n > 1 else math.nan,
+                            se_images=0.06, df=4.0, low=estimate - half, high=estimate + half, beats=0.5, sd_a=0.1,
+                            sd_b=0.1, image_var=36.0)
+    test = None if n < 2 else stats.ClaimTest(p=0.01, outcome_if_decided=verdict, p_holm=0.09, outcome=verdict)
+    return ClaimVerdict(claim=claim, untested="", direction="better", model="model_07", baseline="model_06",
+                        seed_diff_pp=0.26, accuracy_a=0.99, accuracy_b=0.98, diff=diff, margin_pp=0.25, at_chance_a=0,
+                        at_chance_b=0, test=test, family=9, needs_for_seed=needs, needs_for_ours=None,
+                        what_it_takes="", verdict=verdict)
 
 
 def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset():
     verdicts = {"mnist": [verdict("Bigger batches help.", stats.CONTRADICTED, -0.5)],
-                "fashion-mnist": [verdict("Bigger batches help.", stats.TIE, 0.02)]}
+                "fashion-mnist": [verdict("Bigger batches help.", stats.UNDECIDED, 0.02, needs=12)]}
     table = evidence.findings(verdicts, {"mnist": "mnist/comparison.ipynb",
                                          "fashion-mnist": "fashion-mnist/comparison.ipynb"})
     lines = table.splitlines()
     assert lines[0] == "| the seed report's claim | MNIST | Fashion-MNIST |" and len(lines) == 3
     assert lines[2] == ("| Bigger batches help. (M07 vs M06) | [contradicted](mnist/comparison.ipynb) -0.50 pp "
-                        "[-0.75, -0.25] | [not distinguishable](fashion-mnist/comparison.ipynb) +0.02 pp "
-                        "[-0.23, +0.27] |")
+                        "[-0.75, -0.25]; 3+3 seeds | [undecided](fashion-mnist/comparison.ipynb) +0.02 pp "
+                        "[-0.23, +0.27]; 3+3 seeds; needs 12 seeds for the seed's difference |")
+
+
+def test_a_single_seed_cell_gives_no_verdict_and_the_test_set_interval():
+    one = verdict("Bigger batches help.", stats.NO_VERDICT, 0.4, n=1)
+    cell = evidence.findings({"mnist": [one]}, {"mnist": "m.ipynb"}).splitlines()[2]
+    assert "[no verdict: one seed](m.ipynb) +0.40 pp, test set only [+0.15, +0.65]; 1+1 seeds, seed spread unknown" in cell
 
 
 def test_the_reproduction_finding_counts_only_what_can_be_judged():
     pages = {"mnist": "mnist/comparison.ipynb"}
-    judged = [evidence.reproduction("model_01", 0.9845, [0.985, 0.986, 0.987], "mnist"),
-              evidence.reproduction("model_02", 0.9950, [0.985, 0.986, 0.987], "mnist")]
-    assert evidence.reproduction_finding({"mnist": judged}, pages).startswith(
-        "Our runs reproduce **1 of 2** of the seed report's test accuracies on MNIST")
-    sample = [evidence.reproduction("model_01", 0.9845, [0.5, 0.6], "mnist-sample")]
+    ours = [run(0, 0.985), run(1, 0.986), run(2, 0.987)]
+    judged = [evidence.reproduction("model_01", 0.9845, ours, "mnist"),
+              evidence.reproduction("model_02", 0.9950, ours, "mnist"),
+              evidence.reproduction("model_09", 0.9788, [run(0, 0.98), run(1, 0.11), run(2, 0.11)], "mnist")]
+    assert judged[1].shift_pp == pytest.approx(-0.9) and judged[1].verdict == stats.ABOVE
+    assert judged[1].shift_low < judged[1].shift_pp < judged[1].shift_high < 0
+    assert judged[2].verdict is None and "2 of 3 stayed at chance" in judged[2].why_not
+    finding = evidence.reproduction_finding({"mnist": judged}, pages)
+    assert finding.startswith("Our runs reproduce **1 of 2** of the seed report's test accuracies on MNIST that")
+    assert finding.endswith("Not judged, our runs being too few or too spread: model_09.")
+    sample = [evidence.reproduction("model_01", 0.9845, ours, "mnist-sample")]
     assert "holds no results" in evidence.reproduction_finding({"mnist-sample": sample}, pages)

@@ -46,7 +46,7 @@ CASES = {
     "validation split of one": (edit("validation_split: 0.1", "validation_split: 1"), "training.validation_split",
                                 "less than 1"),
     "claim direction": (lambda t: t.replace("direction: better", "direction: sideways"), "seed_claim.direction",
-                        "'better' or 'worse'"),
+                        "'better', 'worse', 'not worse' or 'not better'"),
     "fractional dense units": (edit("dense_units: 64", "dense_units: 2.5"), "dense_units", "2.5"),
     "a list instead of fields": (lambda t: "- 1\n- 2\n", None, "expected a mapping of fields, got list"),
     "invalid YAML": (edit("  batch_size: 128", "  batch_size: [128"), None, "not valid YAML"),
