@@ -64,7 +64,9 @@ if verdicts:
 # how often A and B are right, divided by N, less the run-to-run noise the seed term already counts (a two-way
 # random-effects analysis of variance). Student's t with Welch-Satterthwaite degrees of freedom gives the
 # interval; simulations with a known truth (the test suite) show that it covers the true difference 95 % of the
-# time at 2, 3, 5 and 10 seeds, whether the seeds' or the images' noise is the larger.
+# time at 2, 3, 5 and 10 seeds, whether the seeds' or the images' noise is the larger. A bootstrap over seeds
+# would not: with three seeds, three differences of one sign make every resample that sign, so its interval is
+# far too narrow exactly where this book's seed counts are.
 #
 # **How a claim is decided.** *Better*/*worse* claims are *supported* when the interval lies wholly on the
 # claimed side of zero, *contradicted* when wholly on the other, and *equivalent* when it lies inside the

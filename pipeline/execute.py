@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -27,7 +28,7 @@ from pipeline.kernel import ensure_kernel, kernel_env
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
-from study import backend
+from study import backend, results
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
@@ -102,6 +103,50 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
 
 
 @contextlib.contextmanager
+@contextlib.contextmanager
+def _only_run(book_dir: Path):
+    """Hold `book_dir`'s lock for the run; Refused, naming the other run's process, while another run holds it."""
+    book_dir.mkdir(parents=True, exist_ok=True)
+    with open(book_dir / ".lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            other = lock.read().strip() or "unknown"
+            raise Refused(f"another run (process {other}) is executing into {book_dir}: wait for it to finish, or "
+                          "stop it, then run this again") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def set_aside_damaged(jobs: list[ModelJob]) -> list[str]:
+    """Rename each job's model file whose result files cannot be read back to `<id>.json.damaged`, so that the job
+    reruns; a line per file set aside, naming what was wrong."""
+    lines = []
+    for job in jobs:
+        record = job.models_dir / f"{job.spec_id}.json"
+        problem = results.damage(job.models_dir, job.spec_id) if record.is_file() else None
+        if problem:
+            record.replace(record.with_name(record.name + ".damaged"))
+            lines.append(f"damaged result set aside as {record.name}.damaged, {job.name} reruns: {problem}")
+    return lines
+
+
+def orphans(book: Book, specs: dict) -> list[str]:
+    """The pages and result files in the book whose parameter file is gone, one line per dataset."""
+    lines = []
+    for dataset in DATASETS:
+        folder = book.models_dir(dataset)
+        gone = sorted({p.name.split(".")[0] for p in folder.glob("*.*")} - set(specs)) if folder.is_dir() else []
+        if gone:
+            lines.append(f"no parameter file for {', '.join(gone)} in {folder}: their pages and results are left "
+                         f"there and out of the book; restore {', '.join(g + '.yaml' for g in gone)} or delete them")
+    return lines
+
+
 def _scratch():
     """A scratch folder for this run, made the workers' temporary folder too; removed however the run ends."""
     folder = Path(tempfile.mkdtemp(prefix="cnn-study-run-"))
@@ -169,9 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: check everything, execute the stale models in parallel, then the summary pages."""
     try:
         args, specs, book, resolved = _checked(argv)
+        with _only_run(book.book_dir):
+            return _execute(args, specs, book, resolved)
     except Refused as exc:
         print(f"error: {exc}\nNothing was run.", file=sys.stderr)
         return 2
+
+
+def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str, Dataset]) -> int:
+    """Execute the stale models in parallel, then the summary pages, with everything already checked."""
     kernel_env()
     ensure_kernel()
     gpus = [] if args.scheduler else backend_gpus(args.backend)
@@ -190,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 for job in model_jobs(book, specs, args.ids or list(specs), data=d, seeds=list(range(n_seeds)),
                                       smoke=args.smoke, threads=threads, precision=args.precision,
                                       backend=args.backend, gpus=gpus, science=science, scratch_root=local_scratch)]
+        for line in set_aside_damaged(jobs) + orphans(book, specs):
+            print(line)
         todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
         skipped = [j.name for j in jobs if j not in todo]
         if skipped:

@@ -23,7 +23,7 @@ from study.backend import version as backend_version
 from study.data import Dataset
 from study.files import write_atomic
 from study.results import ModelRecord, RunRecord
-from study.spec import ModelSpec
+from study.spec import ModelSpec, load_spec
 from study.typed import Strict
 
 
@@ -144,6 +144,22 @@ class ModelJob:
         """The job's page and result exist and were made from the same inputs."""
         return (staleness.recorded_hash(self.notebook) == self.inputs_hash
                 and (self.models_dir / f"{self.spec_id}.json").is_file())
+
+    def recorded_seconds(self) -> float | None:
+        """How long this page took when it was last computed (its stamp), if it was."""
+        return staleness.stamp(self.notebook).get("seconds")
+
+    def estimated_cost(self) -> float:
+        """A relative estimate of the page's training time from its parameter file: epochs × seeds × the
+        convolutions' multiply-adds per image plus the first dense layer's weights."""
+        spec = load_spec(self.spec_file)
+        side, channels, work = 28, 1, 0
+        for conv in spec.conv:
+            side -= conv.kernel - 1
+            work += side * side * conv.kernel**2 * channels * conv.filters
+            side, channels = side // spec.pool, conv.filters
+        work += side * side * channels * spec.dense_units
+        return spec.training.epochs * len(self.seeds) * work
 
 
 @dataclass(frozen=True)

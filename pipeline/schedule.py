@@ -32,7 +32,9 @@ def client(workers: int, scheduler: str | None = None, scratch: Path | None = No
         with Client(scheduler) as c:
             yield c
         return
-    with dask.config.set({"temporary-directory": str(scratch) if scratch else None}):
+    # saturation 1.0: a one-thread worker holds one job, so none waits queued behind another while a worker idles
+    with dask.config.set({"temporary-directory": str(scratch) if scratch else None,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         with signals_ignored():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
                                    silence_logs=logging.ERROR)
@@ -62,7 +64,8 @@ def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tup
     from dask.distributed import as_completed
 
     start = time.perf_counter()
-    futures = {client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False): job for job in jobs}
+    futures = {client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False,
+                             priority=-rank): job for rank, job in enumerate(longest_first(jobs))}
     # the bar redraws in a terminal; in a log (CI, nox piped) each finished job's line carries the progress
     with tqdm(total=len(jobs), desc=what, unit="page", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
@@ -76,6 +79,18 @@ def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tup
             progress = _progress(done, len(jobs), time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
             bar.update()
+
+
+def longest_first(jobs: list[ModelJob] | list[PageJob]) -> list[ModelJob | PageJob]:
+    """Jobs in the order to start them: model jobs by their expected time, longest first (the last recorded
+    time of that page where there is one, else an estimate from its parameters scaled to the recorded ones),
+    so that no long job starts last; page jobs as given."""
+    if not all(isinstance(j, ModelJob) for j in jobs):
+        return list(jobs)
+    recorded = {j: j.recorded_seconds() for j in jobs}
+    pairs = [(recorded[j], j.estimated_cost()) for j in jobs if recorded[j]]
+    scale = sum(r for r, _ in pairs) / sum(c for _, c in pairs) if pairs else 1.0
+    return sorted(jobs, key=lambda j: -(recorded[j] or scale * j.estimated_cost()))
 
 
 def _progress(done: int, total: int, elapsed: float) -> str:
@@ -101,5 +116,10 @@ def summary_table(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         acc = o.record.summary.accuracy if o.ok and o.record else None
         rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED", "accuracy": acc.mean if acc else None,
-                     "sd": acc.sd if acc else None, "seeds": acc.n if acc else None, "seconds": round(o.seconds, 1)})
-    return pd.DataFrame(rows).set_index("model").to_string(float_format=lambda v: f"{v:.4f}", na_rep="—")
+                     "sd": acc.sd if acc else None, "seeds": acc.n if acc else None, "seconds": o.seconds})
+    return pd.DataFrame(rows).set_index("model").to_string(
+        formatters={"accuracy": _four, "sd": _four, "seconds": lambda v: f"{v:.1f}"}, na_rep="—")
+
+
+def _four(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.4f}"

@@ -20,11 +20,13 @@ import pytest
 import yaml
 
 from conftest import FIXTURE_PAGES, REPO, fast, fixture_run
-from pipeline import execute, staleness
+from pipeline import execute, schedule, staleness
+from pipeline.jobs import Outcome
 from pipeline.jobs import model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
 from pipeline.runner import SOCKET_FOLDER_MAX, socket_folder, template_parameters
 from study import data
+from study.results import read_model
 from study.spec import load_specs
 
 
@@ -186,6 +188,13 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     assert fixture_run(tmp_path, fixture_params) == 0
     out = capsys.readouterr().out
     assert "executed 0 model(s) and 0 page(s)" in out and "up to date, skipped: mnist-sample/model_a" in out
+    # a result file cut short is named, set aside and its run redone, never a traceback
+    record = models / "model_a.json"
+    record.write_bytes(record.read_bytes()[:300])
+    assert fixture_run(tmp_path, fixture_params) == 0
+    out = capsys.readouterr().out
+    assert f"damaged result set aside as model_a.json.damaged, mnist-sample/model_a reruns: {record}: " in out
+    assert "executed 1 model(s) and 3 page(s), 0 failed" in out and read_model(record).id == "model_a"
     # a model that fails does not stop the others; its good earlier page stays, its failure is kept beside it
     good = (models / "model_b.ipynb").read_bytes()
     spec = fixture_params / "model_b.yaml"
@@ -211,12 +220,44 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     # a deleted parameter file takes its pages out of the book; the summary pages rerun without it
     (fixture_params / "model_c.yaml").unlink()
     assert fixture_run(tmp_path, fixture_params) == 0
-    assert "executed 0 model(s) and 3 page(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "executed 0 model(s) and 3 page(s)" in out
+    assert f"no parameter file for model_c in {models}: their pages and results are left there" in out
     assert book_for(tmp_path, fixture_params).pages() == [
         "book/intro", "book/mnist-sample/models/model_a", "book/mnist-sample/models/model_b",
         "book/mnist-sample/comparison", "book/cross_dataset"]
     assert "model_c" not in (tmp_path / "_toc.yml").read_text()
     assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_a_second_run_in_the_same_book_is_refused_naming_the_first(fixture_params, tmp_path, capsys):
+    with execute._only_run(tmp_path / "book"):
+        assert fixture_run(tmp_path, fixture_params) == 2
+    err = capsys.readouterr().err
+    assert f"another run (process {os.getpid()}) is executing into {tmp_path / 'book'}" in err
+    assert "Nothing was run." in err and not (tmp_path / "book" / "mnist-sample").exists()
+
+
+def test_the_summary_table_prints_seconds_with_one_decimal():
+    table = schedule.summary_table([Outcome(name="mnist/model_03", ok=False, seconds=138.9, error="x")])
+    assert table.splitlines()[-1].split() == ["mnist/model_03", "FAILED", "—", "—", "—", "138.9"]
+
+
+def test_jobs_start_longest_first_by_recorded_time_else_by_their_parameters(fixture_params, tmp_path):
+    book = book_for(tmp_path, fixture_params)
+    jobs = {j.spec_id: j for j in jobs_for(book)}
+    by_estimate = [j.spec_id for j in schedule.longest_first(list(jobs.values()))]
+    assert by_estimate == sorted(jobs, key=lambda i: -jobs[i].estimated_cost())
+    for spec_id, seconds in (("model_a", 50.0), ("model_b", 5.0)):
+        jobs[spec_id].notebook.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(metadata={"study": {"seconds": seconds}}), jobs[spec_id].notebook)
+    order = [j.spec_id for j in schedule.longest_first(list(jobs.values()))]
+    assert order.index("model_a") < order.index("model_b")
+
+
+def test_a_local_worker_holds_one_job_at_a_time():
+    with schedule.client(2) as client:
+        assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
 
 
 def test_a_failing_summary_page_does_not_stop_the_others(fixture_params, tmp_path, capsys):
