@@ -40,7 +40,8 @@ specs = study.spec.load_specs(params_dir)
 results = study.results.load_results(results_dir, ids=specs)
 table = study.results.summary(results)
 compared = study.evidence.comparisons(results, results_dir)
-verdicts = study.evidence.claim_verdicts(specs, results, compared, results_dir)
+design = study.results.read_design(results_dir)
+verdicts = study.evidence.claim_verdicts(specs, results, compared, results_dir, design)
 
 # %% tags=["remove-input"]
 for dataset in {r.dataset.name: r.dataset for r in results.values()}.values():
@@ -83,6 +84,8 @@ if verdicts:
 # runs, and how many runs of each stayed at chance: a figure that still reads where runs did not all learn.
 
 # %% tags=["remove-input", "full-width"]
+if design:
+    display(Markdown(study.evidence.design_notice(design)))
 display(study.evidence.claims_table(verdicts).style.hide(axis="index"))
 
 # %% [markdown]

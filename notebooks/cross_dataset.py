@@ -79,6 +79,7 @@ if len(names) >= 2:
 
 # %% tags=["remove-input", "full-width"]
 if len(names) >= 2:
-    verdicts = {d: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[d]), dirs[d])
+    verdicts = {d: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[d]), dirs[d],
+                                                 study.results.read_design(dirs[d]))
                 for d, r in results.items()}
     display(study.evidence.claims_across(verdicts))

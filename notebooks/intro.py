@@ -36,7 +36,7 @@ specs = study.spec.load_specs(params_dir)
 dirs = {Path(d).parent.name: d for d in results_dirs}
 results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
 verdicts = {dataset: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[dataset]),
-                                                   dirs[dataset])
+                                                   dirs[dataset], study.results.read_design(dirs[dataset]))
             for dataset, r in results.items() if r}
 
 # %% tags=["remove-input", "full-width"]
@@ -50,8 +50,9 @@ display(Markdown(study.evidence.reproduction_finding(
 # *contradicted* when the interval lies on one side of zero, *equivalent* when it lies inside a margin the
 # test set can resolve, with Holm's correction over each dataset's claims (5 % for any false verdict among them);
 # otherwise it is *undecided*, and the cell says how many seeds per model would detect the seed report's own
-# difference. One seed gives no verdict: its spread between seeds is unknown. Each cell links to the page that
-# holds its evidence and its method.
+# difference (or, where no number could, ours). One seed gives no verdict: the spread between seeds is then
+# unknown, and the linked page shows the test set's interval alone. Each cell links to the page that holds its
+# evidence and its method.
 #
 # The seed report's numbers could not be rerun. Here every page is a notebook executed by papermill from
 # one template and a parameter file; its figures and tables were computed when the book was built, on the

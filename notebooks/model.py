@@ -18,8 +18,9 @@
 # This is the one template behind every model page. `nox -s execute` runs it with papermill once per
 # parameter file in `notebooks/params/`, replacing the `parameters` cell below, and writes
 # `book/<dataset>/models/<id>.ipynb`, `<id>.json` beside it and one `<id>/seed_<k>.json` per seed.
-# Opened here, it runs the parameter file named below; with `results_dir = None` it writes nothing. The
-# values it ran with are listed at the end of each page, under "How this page was computed".
+# Opened here, it runs the parameter file named below, reusing the runs the book's store holds for it
+# (`runs_dir = None`: `../book/<dataset>/runs`) and adding any it trains; with `results_dir = None` it writes no
+# page record. The values it ran with are listed at the end of each page, under "How this page was computed".
 
 # %% tags=["parameters", "remove-cell"]
 spec_path = "params/model_01.yaml"
@@ -32,6 +33,7 @@ threads = 0
 precision = "float32"
 backend = "tensorflow"
 results_dir = None
+runs_dir = None
 inputs_hash = None
 
 # %% tags=["remove-cell"]
@@ -52,6 +54,7 @@ import study.models
 import study.plots
 import study.report
 import study.results
+import study.runs
 import study.spec
 import study.training
 
@@ -82,23 +85,15 @@ print(study.report.layer_totals(layers))
 # Keras' own `fit`, as the seed report trained: Adam on sparse categorical cross-entropy, from a fresh
 # initialisation for every seed (the backend's ops are deterministic, so a seed gives the same run twice on
 # the same machine), the last `validation_split` of the training images held out for the validation curves
-# and the rest shuffled every epoch. One line per epoch.
+# and the rest shuffled every epoch. One line per epoch. Each run is kept in a store (`book/<dataset>/runs/`)
+# under the hash of everything that shapes it, the moment it finishes; a seed already there with the same
+# inputs is reused instead of trained again.
 
 # %% tags=["hide-input"]
-x_train, x_test = study.training.as_inputs(data.x_train), study.training.as_inputs(data.x_test)
 epochs = 1 if smoke else spec.training.epochs
-runs = []
-for seed in seeds:
-    print(f"seed {seed}")
-    study.backend.seed_everything(seed)
-    model = study.models.build(spec)
-    log = study.training.EpochLog()
-    history = model.fit(x_train, data.y_train, batch_size=spec.training.batch_size, epochs=epochs,
-                        validation_split=spec.training.validation_split, shuffle=True, verbose=0, callbacks=[log])
-    y_pred = model.predict(x_test, batch_size=1024, verbose=0).argmax(axis=1)
-    test = study.metrics.evaluate(data.y_test, y_pred, data.class_names)
-    runs.append(study.results.run_record(spec.id, seed, history.history, log.seconds, log.epoch_seconds, test))
-    print(f"seed {seed}: test accuracy {test.accuracy:.4f}, training {log.seconds:.1f} s")
+runs, trained = study.runs.runs(spec, data, seeds, smoke=smoke, precision=precision, threads=threads,
+                                store=f"{runs_dir or f'../book/{dataset}/runs'}/{spec.id}")
+print(f"{len(trained)} run(s) trained, {len(seeds) - len(trained)} reused from the store")
 
 # %% tags=["hide-input"]
 display(study.plots.learning_curves([r.history for r in runs],

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline import schedule, staleness
@@ -28,11 +29,12 @@ from pipeline.kernel import ensure_kernel, kernel_env
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
-from study import backend, results
+from study import backend, evidence, results
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
 DEFAULT_SEEDS = 3
+DEFAULT_MAX_SEEDS = 10
 INSTALL = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements.txt",
            "torch": "an optional install: pip install torch==2.13.0"}
 INTERRUPTED = 130
@@ -56,6 +58,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true", help="tiny subset, one epoch, one seed: checks the pipeline only")
     p.add_argument("--seeds", type=int, default=None,
                    help=f"training runs per model, seeded 0..N-1 (default {DEFAULT_SEEDS}; 1 with --smoke)")
+    p.add_argument("--until-decided", action="store_true",
+                   help="after the requested seeds (the first look), add seeds to the models of claims still "
+                        "undecided, as many as 80 %% power asks, up to --max-seeds, and test once more (the second look)")
+    p.add_argument("--max-seeds", type=int, default=DEFAULT_MAX_SEEDS,
+                   help=f"with --until-decided: the most seeds any model gets (default {DEFAULT_MAX_SEEDS})")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                    help="Keras dtype policy; mixed_bfloat16 is faster on CPUs with AMX/AVX-512 BF16 (opt-in)")
     p.add_argument("--backend", default=backend.DEFAULT, choices=backend.BACKENDS,
@@ -86,6 +93,11 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     problems = [f"unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}"] if unknown else []
     if args.seeds is not None and args.seeds < 1:
         problems.append(f"--seeds must be at least 1, got {args.seeds}")
+    first = args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
+    if args.until_decided and first < 2:
+        problems.append(f"--until-decided needs a first look of 2 or more seeds (--seeds), got {first}")
+    if args.until_decided and args.max_seeds < first:
+        problems.append(f"--max-seeds must be at least the first look's {first} seeds, got {args.max_seeds}")
     if args.jobs is not None and args.jobs < 1:
         problems.append(f"-j must be at least 1, got {args.jobs}")
     if not backend.available(args.backend):
@@ -120,6 +132,15 @@ def _only_run(book_dir: Path):
         lock.write(str(os.getpid()))
         lock.flush()
         yield
+
+
+def added_seeds(book: Book, specs: dict, dataset: str, design: results.Design) -> tuple[dict[str, int], list[str]]:
+    """The seeds each model of `dataset` should reach at the second look (`study.evidence.second_look`), from the
+    results of the first, and a line per claim undecided there."""
+    models_dir = book.models_dir(dataset)
+    found = results.load_results(models_dir, ids=specs)
+    verdicts = evidence.claim_verdicts(specs, found, evidence.comparisons(found, models_dir), models_dir, design)
+    return evidence.second_look(verdicts, design)
 
 
 def set_aside_damaged(jobs: list[ModelJob]) -> list[str]:
@@ -179,10 +200,12 @@ def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
 
 
 def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob],
-         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]]) -> None:
-    """Run the model jobs, then the summary pages (all of them when a model ran), on `workers` local workers (a
-    process pinned to each of `gpus` GPUs, else threads) or the cluster at `scheduler`, publishing each outcome as
-    it arrives and appending it to `finished`; KeyboardInterrupt on Ctrl-C or SIGTERM."""
+         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]],
+         second_look: Callable[[], list[ModelJob]] | None = None) -> None:
+    """Run the model jobs, then those `second_look` asks for once they are in (if any), then the summary pages (all
+    of them when a model ran), on `workers` local workers (a process pinned to each of `gpus` GPUs, else threads)
+    or the cluster at `scheduler`, publishing each outcome as it arrives and appending it to `finished`;
+    KeyboardInterrupt on Ctrl-C or SIGTERM."""
     before = running_now()
     NOTEBOOKS.open()
     try:
@@ -192,6 +215,12 @@ def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[
                     with stop.shielded():
                         job.publish(outcome)
                         finished.append((job, outcome))
+                more = second_look() if second_look else []
+                for job, outcome in schedule.run(client, more, "more seeds"):
+                    with stop.shielded():
+                        job.publish(outcome)
+                        finished.append((job, outcome))
+                todo = todo + more
                 if todo:  # new results change every summary page
                     pages = page_jobs(book, science=science, force=True, scratch_root=scratch)
                 for job, outcome in schedule.run(client, pages, "pages"):
@@ -250,11 +279,31 @@ def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[s
         for job in jobs:
             if job not in todo:  # a failure of other inputs than the page's is out of date
                 failed_path(job.notebook).unlink(missing_ok=True)
+        design = results.Design(first_seeds=n_seeds, max_seeds=args.max_seeds) if args.until_decided else None
+        for d in data:
+            results.write_design(book.models_dir(d.name), design)
+
+        def second_look() -> list[ModelJob]:
+            if any(not o.ok for _, o in finished):
+                print("--until-decided: no seeds added, a model failed at the first look")
+                return []
+            more = []
+            for d in data:
+                wanted, lines = added_seeds(book, specs, d.name, design)
+                print("\n".join([f"--until-decided on {d.label}: {len(lines)} claim(s) undecided at the first look",
+                                  *(f"  {line}" for line in lines)]))
+                more += [job for spec_id, n in wanted.items()
+                         for job in model_jobs(book, specs, [spec_id], data=d, seeds=list(range(n)), smoke=args.smoke,
+                                               threads=threads, precision=args.precision, backend=args.backend,
+                                               gpus=gpus, science=science, scratch_root=local_scratch)]
+            return more
+
         pages = [] if todo else page_jobs(book, science=science, force=args.force, scratch_root=local_scratch)
         interrupted = False
-        if todo or pages:
+        if todo or pages or design:
             try:
-                _run(workers, len(gpus), args.scheduler, book, todo, pages, stop, science, local_scratch, finished)
+                _run(workers, len(gpus), args.scheduler, book, todo, pages, stop, science, local_scratch, finished,
+                     second_look if design else None)
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():

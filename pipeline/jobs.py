@@ -38,6 +38,7 @@ class Outcome(Strict):
     notebook: str | None = None
     record: ModelRecord | None = None
     runs: list[RunRecord] = []
+    stored: dict[str, str] = {}
 
 
 def failed_path(output: Path) -> Path:
@@ -47,6 +48,7 @@ def failed_path(output: Path) -> Path:
 
 Inputs = tuple[tuple[str, bytes], ...]
 TEMPLATE = "template"  # the folder of the job's scratch folder that holds its template
+RUNS = "runs"  # the folder of a model job's scratch folder that holds the stored runs it may reuse
 
 
 def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run) -> Outcome:
@@ -101,6 +103,7 @@ class ModelJob:
     precision: str
     backend: str
     inputs_hash: str
+    store: Path
     scratch_root: Path | None = None
     gpus: int = 0
     inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
@@ -120,22 +123,39 @@ class ModelJob:
         return {"spec_path": f"params/{self.spec_id}.yaml", "dataset": self.dataset, "requested": self.requested,
                 "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds),
                 "threads": self.threads, "precision": self.precision, "backend": self.backend,
-                "results_dir": "results", "inputs_hash": self.inputs_hash}
+                "results_dir": "results", "runs_dir": RUNS, "inputs_hash": self.inputs_hash}
 
     def run(self) -> Outcome:
-        """Execute the model template (on a worker); the outcome carries the notebook and the records it wrote."""
+        """Execute the model template (on a worker); the outcome carries the notebook, the records it wrote and the
+        runs it trained. A local job (no `scratch_root`: the client's own machine) also keeps each trained run
+        in the book's store as it goes, so that a run interrupted or failing later keeps its finished seeds."""
+        shipped = {name for name, _ in self.inputs}
+
+        def trained(scratch: Path) -> dict[str, str]:
+            folder = scratch / RUNS / self.spec_id
+            return {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
+                    if f"{RUNS}/{self.spec_id}/{p.name}" not in shipped}
+
         def execute(scratch: Path) -> dict:
             if self.gpus:
                 pin_to_own_gpu(self.gpus)
-            nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
+            try:
+                nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
+            finally:
+                if self.scratch_root is not None:
+                    for name, text in trained(scratch).items():
+                        write_atomic(self.store / name, text)
             record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
-            return {"notebook": nbformat.writes(nb), "record": record,
+            return {"notebook": nbformat.writes(nb), "record": record, "stored": trained(scratch),
                     "runs": results.read_runs(scratch / "results", record)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
     def publish(self, outcome: Outcome) -> None:
-        """Write the outcome into the book (on the client): the records, then the page, which marks them done."""
+        """Write the outcome into the book (on the client): the trained runs into the store, the records, then the
+        page, which marks them done."""
+        for name, text in outcome.stored.items():
+            write_atomic(self.store / name, text)
         if outcome.ok and outcome.record is not None:
             results.write_model(self.models_dir, outcome.record, outcome.runs)
         _publish_page(self.notebook, outcome, self.inputs_hash)
@@ -210,10 +230,12 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
         digest = staleness.model_hash(template, spec, science=science, data_identity=f"{data.name}:{data.sha256}",
                                       seeds=seeds, smoke=smoke, precision=precision, threads=threads,
                                       device=device_kind(gpus), backend=f"{backend} {backend_version(backend)}")
-        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template))
+        store = book.runs_dir(data.name, spec_id)
+        stored = tuple((f"{RUNS}/{spec_id}/{p.name}", p.read_bytes()) for p in sorted(store.glob("*.json")))
+        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template), *stored)
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
-                             precision, backend, digest, scratch_root, len(gpus), inputs))
+                             precision, backend, digest, store, scratch_root, len(gpus), inputs))
     return jobs
 
 
@@ -226,13 +248,16 @@ def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path 
     records = [(d, f"{i}.json", (d / f"{i}.json").read_bytes()) for d in page.reads for i in book.ids
                if (d / f"{i}.json").is_file()]
     inputs = [(f"params/{name}", content) for name, content in specs] + [(f"{TEMPLATE}/{page.template.name}", template)]
+    designs = [(d, results.design_path(d).read_bytes()) for d in page.reads if results.design_path(d).is_file()]
     for models_dir, name, content in records:
         folder = f"results/{models_dir.parent.name}/models"
         inputs.append((f"{folder}/{name}", content))
         inputs += [(f"{folder}/{run}", (models_dir / run).read_bytes())
                    for run in results.ModelRecord.model_validate_json(content).runs]
+    inputs += [(f"results/{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
     options = {k: v for k, v in page.parameters.items() if k not in ("params_dir", "results_dir", "results_dirs")}
-    read = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records]
+    read = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records] + \
+        [(f"{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
     digest = staleness.page_hash(template, read, science=science, options={"title": page.title, **options})
     return PageJob(page.name, page.template, book.book_dir / f"{page.name}.ipynb", page.parameters, digest, page.title,
                    scratch_root, tuple(inputs))

@@ -131,6 +131,10 @@ class Book:
         """Where a dataset's model pages and result files go."""
         return self.book_dir / dataset / "models"
 
+    def runs_dir(self, dataset: str, spec_id: str) -> Path:
+        """Where a model's training runs on a dataset are stored, by content address (`study.runs`)."""
+        return self.book_dir / dataset / "runs" / spec_id
+
     def datasets_with_results(self) -> list[str]:
         """The datasets, in the study's order, with at least one current model's result file."""
         return [d for d in DATASETS if any((self.models_dir(d) / f"{i}.json").is_file() for i in self.ids)]

@@ -12,7 +12,7 @@ from scipy import stats as scipy_stats
 from study import stats
 from study.data import LABELS
 from study.report import figure
-from study.results import ModelRecord, RunRecord, read_runs
+from study.results import Design, ModelRecord, RunRecord, read_runs
 from study.spec import ModelSpec
 from study.stats import UNIT, ClaimTest, Difference, Summary
 from study.typed import Strict
@@ -155,58 +155,53 @@ def correct(runs: list[RunRecord], labels) -> np.ndarray:
     return np.array([np.asarray(r.test.predictions) == np.asarray(labels) for r in runs], dtype=bool)
 
 
-def comparisons(results: dict[str, ModelRecord], models_dir: str | Path) -> dict[str, Difference]:
-    """Each model that has a `compare_with` against that model on the same test set (A - B), by model id."""
+def comparisons(results: dict[str, ModelRecord], models_dir: str | Path, seeds: range | None = None) \
+        -> dict[str, Difference]:
+    """Each model that has a `compare_with` against that model on the same test set (A - B), by model id, over
+    every seed run or over `seeds` alone."""
+    def table(record: ModelRecord) -> np.ndarray:
+        return correct([r for r in read_runs(models_dir, record) if seeds is None or r.seed in seeds],
+                       record.test_labels)
+
     out = {}
     for rid, r in results.items():
         base = results.get(r.compare_with or "")
         if base is None or base.dataset.sha256 != r.dataset.sha256:
             continue
-        out[rid] = stats.difference(correct(read_runs(models_dir, r), r.test_labels),
-                                    correct(read_runs(models_dir, base), base.test_labels))
+        out[rid] = stats.difference(table(r), table(base))
     return out
-
-
-def _distance(direction: str, diff_pp: float, margin: float) -> float:
-    """How far a difference lies from the boundary its claim must clear: zero for "better"/"worse", -margin for
-    "not worse", +margin for "not better"; negative when it lies on the wrong side."""
-    return {"better": abs(diff_pp), "worse": abs(diff_pp), "not worse": diff_pp + margin,
-            "not better": margin - diff_pp}[direction]
-
-
-def _needs(direction: str, diff_pp: float | None, d: Difference, margin: float, alpha: float) -> int | None:
-    """`stats.seeds_needed` for a claim if the true difference were `diff_pp`; None when no number of seeds can."""
-    if diff_pp is None or _distance(direction, diff_pp, margin) <= 0:
-        return None
-    return stats.seeds_needed(_distance(direction, diff_pp, margin), d, alpha)
 
 
 def _seeds(n: int | None) -> str:
     return "no number of seeds" if n is None else f"more than {n - 1:,} seeds" if n > 100_000 else f"{n:,} seeds"
 
 
-def _what_it_takes(v: dict, d: Difference, family: int) -> str:
+def _what_it_takes(v: dict, d: Difference, family: int, level: float) -> str:
     """What an undecided claim would take, in words: the seeds per model at 80 % power at the corrected level."""
     if not d.seed_spread_known:
         return "a second seed of each model: with one, the seed-to-seed spread is unknown"
-    level = f"80 % power at {100 * stats.ALPHA / family:.2g} % (5 % over {family} claims, Holm's first step)"
+    spent = f"{100 * level:g} % over {family} claim{'s' if family > 1 else ''}"
+    text = f"80 % power at {100 * level / family:.2g} % ({spent}, Holm's first step)"
     seed, ours = v["needs_for_seed"], v["needs_for_ours"]
     if v["seed_diff_pp"] is None:
         head = "the seed report printed no difference to plan for"
-    elif seed is None and _distance(v["direction"], v["seed_diff_pp"], v["margin_pp"]) <= 0:
+    elif seed is None and stats.distance(v["direction"], v["seed_diff_pp"], v["margin_pp"]) <= 0:
         head = f"the seed report's own difference ({v['seed_diff_pp']:+.2f} pp) lies beyond the margin the claim needs"
     elif seed is None:
         head = (f"no number of seeds: the test set's own noise (se {math.sqrt(d.image_var / d.images):.2f} pp, which "
                 f"seeds do not reduce) hides the seed report's difference ({v['seed_diff_pp']:+.2f} pp)")
     else:
         head = f"{_seeds(seed)} per model to detect the seed report's difference ({v['seed_diff_pp']:+.2f} pp)"
-    return f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {level}"
+    return f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}"
 
 
 def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord], compared: dict[str, Difference],
-                   models_dir: str | Path) -> list[ClaimVerdict]:
+                   models_dir: str | Path, design: Design | None = None) -> list[ClaimVerdict]:
     """One verdict per claim of the seed report that these results can test: each claim's test (`stats.claim_p`)
-    at the dataset's margin, decided with Holm's correction over the claims whose models have two or more seeds."""
+    at the dataset's margin, decided with Holm's correction over the claims whose models have two or more seeds:
+    in one look at 5 %, or, with a `design`, in two (`stats.two_looks`): the first `design.first_seeds` seeds of
+    every model, then all seeds for the claims the first look left undecided. A claim decided at the first look
+    shows that look's difference."""
     rows = []
     for spec in specs.values():
         if spec.seed_claim is None or spec.id not in compared:
@@ -221,21 +216,59 @@ def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord],
             diff=compared[spec.id], margin_pp=MARGIN_PP.get(record.dataset.name, MARGIN_PP[SEED_DATASET]),
             at_chance_a=len(at_chance(read_runs(models_dir, record), classes)),
             at_chance_b=len(at_chance(read_runs(models_dir, results[base.id]), classes))))
-    testable = [v for v in rows if v["diff"].seed_spread_known]
-    tests = stats.holm([stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for v in testable])
-    family = max(len(testable), 1)
+    if design is None:
+        testable = [v for v in rows if v["diff"].seed_spread_known]
+        tests = stats.holm([stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for v in testable])
+        level = stats.ALPHA
+    else:
+        first = comparisons(results, models_dir, range(design.first_seeds))
+        testable = [v for v in rows if first[v["model"]].seed_spread_known]
+        later = {i: stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for i, v in enumerate(testable)
+                 if (v["diff"].n_a, v["diff"].n_b) != (first[v["model"]].n_a, first[v["model"]].n_b)}
+        tests = stats.two_looks([stats.claim_p(first[v["model"]], v["direction"], v["margin_pp"]) for v in testable],
+                                later)
+        for v, t in zip(testable, tests):
+            if t.look == 1:
+                v["diff"] = first[v["model"]]
+        level = stats.ALPHA / 2
+    family = max(sum(t.outcome == stats.UNDECIDED for t in tests) if design else len(testable), 1)
     for v in rows:
         v["test"] = tests[testable.index(v)] if v in testable else None
         v["verdict"] = v["test"].outcome if v["test"] else stats.NO_VERDICT
-        alpha = stats.ALPHA / family
         undecided = v["verdict"] == stats.UNDECIDED and v["diff"].seed_spread_known
-        v["needs_for_seed"] = _needs(v["direction"], v["seed_diff_pp"], v["diff"], v["margin_pp"], alpha) \
-            if undecided else None
-        v["needs_for_ours"] = _needs(v["direction"], v["diff"].estimate, v["diff"], v["margin_pp"], alpha) \
-            if undecided else None
-        v["what_it_takes"] = _what_it_takes(v, v["diff"], family) if v["verdict"] in (
+        alpha = level / family
+        for field, target in (("needs_for_seed", v["seed_diff_pp"]), ("needs_for_ours", v["diff"].estimate)):
+            v[field] = stats.seeds_for(v["direction"], [target], v["diff"], v["margin_pp"], alpha) if undecided else None
+        v["what_it_takes"] = _what_it_takes(v, v["diff"], family, level) if v["verdict"] in (
             stats.UNDECIDED, stats.NO_VERDICT) else ""
     return [ClaimVerdict(family=len(testable), **v) for v in rows]
+
+
+def second_look(verdicts: list[ClaimVerdict], design: Design) -> tuple[dict[str, int], list[str]]:
+    """After the first look of a two-look design: for every claim still undecided, the seeds per model that would
+    detect, with 80 % power at the second look's corrected level, the seed report's difference or the first look's,
+    whichever lies farther from the boundary the claim must clear; capped at `design.max_seeds`. Returns the seeds
+    each model should reach (the most any of its claims asks) and a line per undecided claim saying why."""
+    open_ = [v for v in verdicts if v.verdict == stats.UNDECIDED]
+    alpha = stats.ALPHA / 2 / max(len(open_), 1)
+    wanted, lines = {}, []
+    for v in open_:
+        n = stats.seeds_for(v.direction, [v.seed_diff_pp, v.diff.estimate], v.diff, v.margin_pp, alpha)
+        name = f"{v.model} vs {v.baseline} ({v.claim})"
+        if n is None:
+            lines.append(f"{name}: no seeds added: no number of seeds can decide it, the test set's own noise being "
+                         "larger than the differences to detect")
+        elif n > design.max_seeds:
+            lines.append(f"{name}: no seeds added: it needs {_seeds(n)} per model, more than --max-seeds "
+                         f"{design.max_seeds}")
+        elif n <= min(v.diff.n_a, v.diff.n_b):
+            lines.append(f"{name}: no seeds added: the {v.diff.n_a}+{v.diff.n_b} seeds it has give it 80 % power")
+        else:
+            for model in (v.model, v.baseline):
+                wanted[model] = max(wanted.get(model, 0), n)
+            lines.append(f"{name}: undecided at {v.diff.n_a}+{v.diff.n_b} seeds; {n} seeds per model give it 80 % "
+                         f"power at {100 * alpha:.2g} %")
+    return wanted, lines
 
 
 def _ci(d: Difference) -> str:
@@ -256,9 +289,22 @@ def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
         f", {v.diff.se_images:.2f} pp",
         "P(A run beats B run)": f"{v.diff.beats:.2f}",
         "p (Holm)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
+        "look": "—" if v.test is None or not v.test.look else ("first", "second")[v.test.look - 1],
         "verdict": v.verdict,
         "what it would take": v.what_it_takes or "—",
     } for v in verdicts])
+
+
+def design_notice(design: Design | None) -> str:
+    """What a two-look design means for the verdicts, as a MyST note; "" for a single look."""
+    if design is None:
+        return ""
+    return (f"```{{note}}\nSeeds were added where claims were undecided (`--until-decided`, at most {design.max_seeds} "
+            f"per model). The first look tested every claim on each model's first {design.first_seeds} seeds, Holm at "
+            f"2.5 %; for the claims it left undecided, the seeds that 80 % power asks for were added to both models "
+            f"(where that stays within the maximum) and the second look tested them on all their seeds, Holm at "
+            f"2.5 %. Splitting the 5 % between the two looks keeps the chance of any false verdict at 5 %, however "
+            f"the added seeds were chosen. The *look* column says which look decided each claim.\n```")
 
 
 def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> str:
@@ -281,16 +327,15 @@ def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> 
 
 
 def _cell(v: ClaimVerdict, page: str) -> str:
-    """One findings cell: the linked verdict, our difference and interval, the seeds, what an open claim needs."""
+    """One findings cell: the linked verdict, our difference and interval, the seeds, what an open claim needs;
+    with one seed only the verdict that none is given and the difference (the page shows the test set's interval)."""
     d = v.diff
-    seeds = f"{d.n_a}+{d.n_b} seeds"
     if not d.seed_spread_known:
-        return f"[{v.verdict}]({page}) {d.estimate:+.2f} pp, test set only {_ci(d)}; {seeds}, seed spread unknown"
-    text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {seeds}"
+        return f"[no verdict: 1 seed]({page}) {d.estimate:+.2f} pp"
+    text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {d.n_a}+{d.n_b} seeds"
     if v.verdict == stats.UNDECIDED:
-        text += "; needs " + (f"{_seeds(v.needs_for_seed)} for the seed's difference" if v.needs_for_seed
-                              else f"{_seeds(v.needs_for_ours)} for ours" if v.needs_for_ours
-                              else "more than seeds can give")
+        needs = v.needs_for_seed or v.needs_for_ours
+        text += f"; needs {_seeds(needs)}" if needs else "; no number of seeds"
     return text
 
 

@@ -71,12 +71,14 @@ class Difference(Strict):
 
 class ClaimTest(Strict):
     """One claim's test: the claim's p-value (the smallest level at which its 95 %-style interval decides it), the
-    outcome it would have, the Holm-adjusted p over the claims of its family, and the outcome as decided."""
+    outcome it would have, the Holm-adjusted p over the claims of its family, the outcome as decided, and the
+    look that decided it (0: a single look at ALPHA; 1 or 2: `two_looks`)."""
 
     p: float
     outcome_if_decided: str
     p_holm: float
     outcome: str
+    look: int = 0
 
 
 def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> Summary:
@@ -221,6 +223,33 @@ def holm(claims: list[tuple[float, str]], alpha: float = ALPHA) -> list[ClaimTes
             for (p, o), r, q in zip(claims, reject, adjusted)]
 
 
+def two_looks(first: list[tuple[float, str]], second: dict[int, tuple[float, str]]) -> list[ClaimTest]:
+    """The claims of a family decided in two looks, spending half of ALPHA at each (a Bonferroni split, valid
+    whatever the looks' dependence): Holm at ALPHA/2 over every claim's first-look (p, outcome); then Holm at
+    ALPHA/2 over the second-look (p, outcome) of the claims still undecided, by their index in `first` (claims
+    given no second look stay undecided). The chance of any false verdict over both looks is at most ALPHA."""
+    tests = [t.model_copy(update={"look": 1}) for t in holm(first, ALPHA / 2)]
+    still = [i for i, t in enumerate(tests) if t.outcome == UNDECIDED and i in second]
+    for i, t in zip(still, holm([second[i] for i in still], ALPHA / 2)):
+        tests[i] = t.model_copy(update={"look": 2})
+    return tests
+
+
+def distance(direction: Direction, diff: float, margin: float) -> float:
+    """How far a difference A - B (pp) lies from the boundary its claim must clear: zero for "better"/"worse",
+    -margin for "not worse", +margin for "not better"; negative when it lies on the wrong side."""
+    return {"better": abs(diff), "worse": abs(diff), "not worse": diff + margin, "not better": margin - diff}[direction]
+
+
+def seeds_for(direction: Direction, targets: list[float | None], d: Difference, margin: float, alpha: float) -> int | None:
+    """`seeds_needed` for a claim if the true difference were the target farthest from the boundary the claim must
+    clear; None when no target is given or no number of seeds can detect any of them."""
+    distances = [distance(direction, t, margin) for t in targets if t is not None]
+    if not distances or max(distances) <= 0:
+        return None
+    return seeds_needed(max(distances), d, alpha)
+
+
 def seeds_needed(distance: float, d: Difference, alpha: float, power: float = POWER, most: int = 100_000) -> int | None:
     """Seeds per model (the same for both) at which a true difference `distance` pp away from the boundary a claim
     must clear is detected with `power` at level `alpha`, for the seed spread and image variance `d` measured
@@ -228,27 +257,25 @@ def seeds_needed(distance: float, d: Difference, alpha: float, power: float = PO
     seeds do not reduce, already hides it. A number above `most` is returned as `most + 1`.
 
     The variance of the estimate with n seeds each is (sd_a² + sd_b²)/n + image_var/N, which statsmodels' power
-    for two samples of n takes as 2σ²/n with σ² = (sd_a² + sd_b²)/2 + n·image_var/(2N), solved for n to a fixed point.
+    for two samples of n takes as 2σ²/n with σ² = (sd_a² + sd_b²)/2 + n·image_var/(2N); the power grows with n,
+    and the smallest n that reaches `power` is found by doubling and bisection.
     """
     distance = abs(distance)
-    floor = math.sqrt(d.image_var / d.images)
-    if distance <= (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * floor:
+    if distance <= (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * math.sqrt(d.image_var / d.images):
         return None
     seeds_var = (d.sd_a**2 + d.sd_b**2) / 2
-    n = 2.0
-    for _ in range(200):
+    analysis = TTestIndPower()
+
+    def reaches(n: int) -> bool:
         sigma = math.sqrt(seeds_var + n * d.image_var / (2 * d.images))
-        if sigma == 0:
-            return 2
-        analysis, effect = TTestIndPower(), distance / sigma
-        if analysis.power(effect, nobs1=2, alpha=alpha, ratio=1.0) >= power:
-            return 2
-        wanted = float(analysis.solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0))
-        if math.isnan(wanted):
+        return sigma == 0 or analysis.power(distance / sigma, nobs1=n, alpha=alpha, ratio=1.0) >= power
+
+    low, high = 1, 2
+    while not reaches(high):
+        if high > most:
             return most + 1
-        if wanted > most:
-            return most + 1
-        if math.ceil(wanted) == math.ceil(n):
-            break
-        n = max(wanted, 2.0)
-    return max(2, math.ceil(n))
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if reaches(middle) else (middle, high)
+    return high

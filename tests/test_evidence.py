@@ -47,13 +47,16 @@ def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset
     assert lines[0] == "| the seed report's claim | MNIST | Fashion-MNIST |" and len(lines) == 3
     assert lines[2] == ("| Bigger batches help. (M07 vs M06) | [contradicted](mnist/comparison.ipynb) -0.50 pp "
                         "[-0.75, -0.25]; 3+3 seeds | [undecided](fashion-mnist/comparison.ipynb) +0.02 pp "
-                        "[-0.23, +0.27]; 3+3 seeds; needs 12 seeds for the seed's difference |")
+                        "[-0.23, +0.27]; 3+3 seeds; needs 12 seeds |")
 
 
-def test_a_single_seed_cell_gives_no_verdict_and_the_test_set_interval():
+def test_a_single_seed_gives_no_verdict_and_the_page_the_test_set_interval():
     one = verdict("Bigger batches help.", stats.NO_VERDICT, 0.4, n=1)
     cell = evidence.findings({"mnist": [one]}, {"mnist": "m.ipynb"}).splitlines()[2]
-    assert "[no verdict: one seed](m.ipynb) +0.40 pp, test set only [+0.15, +0.65]; 1+1 seeds, seed spread unknown" in cell
+    assert cell.endswith("| [no verdict: 1 seed](m.ipynb) +0.40 pp |")
+    row = evidence.claims_table([one]).iloc[0]
+    assert row["95 % CI"] == "[+0.15, +0.65] (test set only)" and row["verdict"] == stats.NO_VERDICT
+    assert row["se: seeds, images"] == "—, 0.06 pp"
 
 
 def test_the_reproduction_finding_counts_only_what_can_be_judged():

@@ -230,6 +230,44 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
 
 
+def _trained(notebook: Path) -> str:
+    """What the fixture model page printed of the seeds it trained (the rest it found in its store)."""
+    nb = nbformat.read(notebook, as_version=4)
+    return next(line for c in nb.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
+                if line.startswith("trained seeds"))
+
+
+def test_raising_the_seeds_trains_only_the_new_ones_and_keeps_them_in_the_store(fixture_params, tmp_path, capsys):
+    runs = tmp_path / "book" / "mnist-sample" / "runs"
+    models = tmp_path / "book" / "mnist-sample" / "models"
+    assert fixture_run(tmp_path, fast(fixture_params), "--seeds", "2") == 0
+    assert all(_trained(models / f"{i}.ipynb").strip() == "trained seeds [0, 1]" for i in ("model_a", "model_b"))
+    assert fixture_run(tmp_path, fixture_params, "--seeds", "3") == 0
+    assert "executed 3 model(s)" in capsys.readouterr().out
+    for spec_id in ("model_a", "model_b", "model_c"):
+        assert _trained(models / f"{spec_id}.ipynb").strip() == "trained seeds [2]"
+        assert sorted(p.name for p in (runs / spec_id).iterdir()) == [f"fixture-{s}.json" for s in range(3)]
+    assert fixture_run(tmp_path, fixture_params, "--seeds", "1") == 0
+    assert _trained(models / "model_a.ipynb").strip() == "trained seeds []"
+
+
+def test_an_interrupted_run_keeps_the_seeds_that_finished(fixture_params, tmp_path):
+    params = fast(fixture_params, slow="model_b", seconds=60)
+    command = [sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params", str(params),
+               "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample", "-j", "2", "--seeds", "3", "model_b"]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=_own_temp(tmp_path))
+    deadline = time.perf_counter() + 60
+    while not list((tmp_path / "tmp").rglob("runs/model_b/fixture-0.json")) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    store = tmp_path / "book" / "mnist-sample" / "runs" / "model_b"
+    assert sorted(p.name for p in store.iterdir()) == ["fixture-0.json"]
+    assert not (tmp_path / "book" / "mnist-sample" / "models" / "model_b.ipynb").exists()
+
+
 def test_a_second_run_in_the_same_book_is_refused_naming_the_first(fixture_params, tmp_path, capsys):
     with execute._only_run(tmp_path / "book"):
         assert fixture_run(tmp_path, fixture_params) == 2

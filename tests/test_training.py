@@ -8,7 +8,7 @@ import pytest
 
 from conftest import smoke_model_job
 from pipeline import execute
-from study import backend, data, metrics, models, results, training
+from study import backend, data, metrics, models, results, runs, training
 from study.spec import load_specs
 
 
@@ -32,6 +32,26 @@ def test_the_same_seed_gives_the_same_figures_whatever_the_steps_per_execution()
     default, one_step, other = fit_once(7, subset), fit_once(7, subset, steps=1), fit_once(8, subset)
     assert default == one_step
     assert default[0]["loss"] != other[0]["loss"]  # a different seed changes the run: the equality is not vacuous
+
+
+def test_a_stored_run_is_reused_and_only_the_seeds_it_lacks_are_trained(tmp_path):
+    subset = data.load("mnist-sample", smoke=True)
+    spec = load_specs()["model_06"]
+    options = dict(smoke=True, precision="float32", threads=0, store=tmp_path)
+    first, trained = runs.runs(spec, subset, [0, 1], **options)
+    assert trained == [0, 1] and len(list(tmp_path.glob("*.json"))) == 2
+    more, trained = runs.runs(spec, subset, [0, 1, 2], **options)
+    assert trained == [2] and [r.seed for r in more] == [0, 1, 2]
+    assert [r.model_dump() for r in more[:2]] == [r.model_dump() for r in first]
+    fewer, trained = runs.runs(spec, subset, [1], **options)
+    assert trained == [] and fewer[0].model_dump() == first[1].model_dump()
+    # another option, or a retitled spec that trains the same, is keyed as such
+    assert runs.runs(spec, subset, [0], **{**options, "threads": 1})[1] == [0]
+    assert runs.runs(spec.model_copy(update={"title": "renamed"}), subset, [0], **options)[1] == []
+    # a damaged stored run is trained again
+    (damaged,) = [p for p in tmp_path.glob("*.json") if runs.stored(tmp_path, p.stem).seed == 2]
+    damaged.write_text(damaged.read_text()[:100])
+    assert runs.runs(spec, subset, [2], **options)[1] == [2]
 
 
 def test_epoch_log_prints_one_line_per_epoch(capsys):
