@@ -115,7 +115,6 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
 
 
 @contextlib.contextmanager
-@contextlib.contextmanager
 def _only_run(book_dir: Path):
     """Hold `book_dir`'s lock for the run; Refused, naming the other run's process, while another run holds it."""
     book_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +167,7 @@ def orphans(book: Book, specs: dict) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
 def _scratch():
     """A scratch folder for this run, made the workers' temporary folder too; removed however the run ends."""
     folder = Path(tempfile.mkdtemp(prefix="cnn-study-run-"))

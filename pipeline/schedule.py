@@ -111,15 +111,12 @@ def line(outcome: Outcome) -> str:
 
 
 def summary_table(outcomes: list[Outcome]) -> str:
-    """The finished model runs as a table: status, accuracy, seeds and time."""
+    """The finished model runs as a table: status, accuracy and sd (four decimals), seeds and seconds (one)."""
     rows = []
     for o in outcomes:
         acc = o.record.summary.accuracy if o.ok and o.record else None
-        rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED", "accuracy": acc.mean if acc else None,
-                     "sd": acc.sd if acc else None, "seeds": acc.n if acc else None, "seconds": o.seconds})
-    return pd.DataFrame(rows).set_index("model").to_string(
-        formatters={"accuracy": _four, "sd": _four, "seconds": lambda v: f"{v:.1f}"}, na_rep="—")
-
-
-def _four(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.4f}"
+        rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED",
+                     "accuracy": f"{acc.mean:.4f}" if acc else "—",
+                     "sd": f"{acc.sd:.4f}" if acc and acc.n > 1 else "—", "seeds": str(acc.n) if acc else "—",
+                     "seconds": f"{o.seconds:.1f}"})
+    return pd.DataFrame(rows).set_index("model").to_string()

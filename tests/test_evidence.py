@@ -73,3 +73,19 @@ def test_the_reproduction_finding_counts_only_what_can_be_judged():
     assert finding.endswith("Not judged, our runs being too few or too spread: model_09.")
     sample = [evidence.reproduction("model_01", 0.9845, ours, "mnist-sample")]
     assert "holds no results" in evidence.reproduction_finding({"mnist-sample": sample}, pages)
+
+
+def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
+    design = results.Design(first_seeds=3, max_seeds=10)
+    decided = verdict("Bigger batches help.", stats.SUPPORTED, 0.6)
+    open_ = verdict("A higher rate helps.", stats.UNDECIDED, 0.2)
+    open_ = open_.model_copy(update={"model": "model_10", "diff": open_.diff.model_copy(update={"sd_a": 0.05,
+                                                                                          "sd_b": 0.05})})
+    out_of_reach = verdict("Sigmoid hurts.", stats.UNDECIDED, 0.0).model_copy(
+        update={"model": "model_09", "seed_diff_pp": 0.01})
+    wanted, lines = evidence.second_look([decided, open_, out_of_reach], design)
+    # two claims open: each planned at 2.5 % / 2; model_10's claim needs the seeds its spread asks for
+    n = stats.seeds_for("better", [0.26, 0.2], open_.diff, 0.25, stats.ALPHA / 2 / 2)
+    assert 3 < n <= 10 and wanted == {"model_10": n, "model_06": n}
+    assert lines[0].startswith(f"model_10 vs model_06 (A higher rate helps.): undecided at 3+3 seeds; {n} seeds")
+    assert lines[1].startswith("model_09 vs model_06 (Sigmoid hurts.): no seeds added")

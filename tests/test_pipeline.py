@@ -25,7 +25,7 @@ from pipeline.jobs import Outcome
 from pipeline.jobs import model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
 from pipeline.runner import SOCKET_FOLDER_MAX, socket_folder, template_parameters
-from study import data
+from study import data, results
 from study.results import read_model
 from study.spec import load_specs
 
@@ -249,6 +249,37 @@ def test_raising_the_seeds_trains_only_the_new_ones_and_keeps_them_in_the_store(
         assert sorted(p.name for p in (runs / spec_id).iterdir()) == [f"fixture-{s}.json" for s in range(3)]
     assert fixture_run(tmp_path, fixture_params, "--seeds", "1") == 0
     assert _trained(models / "model_a.ipynb").strip() == "trained seeds []"
+
+
+def test_until_decided_adds_seeds_only_to_the_models_the_second_look_asks_for(fixture_params, tmp_path, capsys,
+                                                                            monkeypatch):
+    asked = []
+
+    def second_look(book, specs, dataset, design):
+        asked.append((dataset, design))
+        return {"model_b": 3}, ["model_b vs model_a (a claim): undecided at 2+2 seeds; 3 seeds per model ..."]
+
+    monkeypatch.setattr(execute, "added_seeds", second_look)
+    models = tmp_path / "book" / "mnist-sample" / "models"
+    assert fixture_run(tmp_path, fast(fixture_params), "--seeds", "2", "--until-decided", "--max-seeds", "3") == 0
+    out = capsys.readouterr().out
+    assert asked == [("mnist-sample", results.Design(first_seeds=2, max_seeds=3))]
+    assert "--until-decided on MNIST sample (4,000/1,000): 1 claim(s) undecided at the first look" in out
+    assert "executed 4 model(s) and 3 page(s), 0 failed" in out
+    assert [read_model(models / f"{i}.json").seeds for i in ("model_a", "model_b", "model_c")] == [[0, 1], [0, 1, 2],
+                                                                                                 [0, 1]]
+    assert _trained(models / "model_b.ipynb") == "trained seeds [2]"
+    assert results.read_design(models) == results.Design(first_seeds=2, max_seeds=3)
+    # a plain run is one look again: the design goes, and so do the added seeds
+    assert fixture_run(tmp_path, fixture_params, "--seeds", "2") == 0
+    assert results.read_design(models) is None and read_model(models / "model_b.json").seeds == [0, 1]
+
+
+def test_until_decided_needs_a_first_look_of_two_seeds_and_room_to_add(fixture_params, tmp_path, capsys):
+    assert fixture_run(tmp_path, fixture_params, "--until-decided") == 2
+    assert "--until-decided needs a first look of 2 or more seeds (--seeds), got 1" in capsys.readouterr().err
+    assert fixture_run(tmp_path, fixture_params, "--until-decided", "--seeds", "3", "--max-seeds", "2") == 2
+    assert "--max-seeds must be at least the first look's 3 seeds, got 2" in capsys.readouterr().err
 
 
 def test_an_interrupted_run_keeps_the_seeds_that_finished(fixture_params, tmp_path):
