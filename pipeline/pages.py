@@ -176,15 +176,21 @@ class Book:
         """The table of contents of what `book/` holds: the front page; per dataset with results its model pages
         (in parameter-file order) and summary pages; then the closing parts. Failed runs appear as their
         `.failed` pages; pages of deleted parameter files do not appear."""
+        return self._toc(self.datasets_with_results(), self._present)
+
+    def declared_toc(self) -> dict:
+        """The table of contents the declaration gives the whole study (its datasets, every parameter file), as if
+        every page had been executed: the committed `_toc.yml`."""
+        return self._toc(list(STUDY_DATASETS), lambda names: [{"file": f"book/{name}"} for name in names])
+
+    def _toc(self, datasets: list[str], chapters_of) -> dict:
         parts = []
-        for d in self.datasets_with_results():
+        for d in datasets:
             names = [f"{d}/models/{i}" for i in self.ids] + [f"{d}/{p.name}" for p in self.manifest.per_dataset.pages]
-            chapters = self._present(names)
-            if chapters:
+            if chapters := chapters_of(names):
                 parts.append({"caption": LABELS[d], "chapters": chapters})
         for part in self.manifest.closing:
-            chapters = self._present([p.name for p in part.pages])
-            if chapters:
+            if chapters := chapters_of([p.name for p in part.pages]):
                 parts.append({"caption": part.caption, "chapters": chapters})
         return {"format": "jb-book", "root": f"book/{self.manifest.root.name}", "parts": parts}
 

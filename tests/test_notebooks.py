@@ -82,7 +82,7 @@ def test_book_builds_with_warnings_as_errors(smoke_root, built_book):
 
 
 def test_the_toc_is_derived_from_the_declared_pages(smoke_root, smoke_book):
-    toc = yaml.safe_load((smoke_root / "_toc.yml").read_text())
+    toc = yaml.safe_load((smoke_root / "book" / "_toc.yml").read_text())
     assert toc == smoke_book.toc() and toc["root"] == "book/intro"
     assert [p["caption"] for p in toc["parts"]] == [LABELS[d] for d in SMOKE_DATASETS] + ["Across datasets",
                                                                                      "About this book"]
