@@ -272,7 +272,9 @@ def second_look(verdicts: list[ClaimVerdict], design: Design) -> tuple[dict[str,
 
 
 def _ci(d: Difference) -> str:
-    return f"[{d.low:+.2f}, {d.high:+.2f}]"
+    """The interval as pages print it, cut to the possible range of a difference of accuracies (±100 pp)."""
+    low, high, clipped = stats.clip(d.low, d.high, (-100.0, 100.0))
+    return f"[{low:+.2f}, {high:+.2f}]" + (" (clipped to ±100)" if clipped else "")
 
 
 def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
@@ -334,9 +336,13 @@ def _cell(v: ClaimVerdict, page: str) -> str:
         return f"[no verdict: 1 seed]({page}) {d.estimate:+.2f} pp"
     text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {d.n_a}+{d.n_b} seeds"
     if v.verdict == stats.UNDECIDED:
-        needs = v.needs_for_seed or v.needs_for_ours
-        text += f"; needs {_seeds(needs)}" if needs else "; no number of seeds"
+        text += (f"; seeds needed: {_count(v.needs_for_seed)} for the seed's difference, {_count(v.needs_for_ours)} "
+                 "for ours")
     return text
+
+
+def _count(n: int | None) -> str:
+    return "none can" if n is None else f">{n - 1:,}" if n > 100_000 else f"{n:,}"
 
 
 def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[str, str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -75,7 +77,8 @@ def effect_by_factor(table: pd.DataFrame, compared: dict[str, Difference]) -> pl
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(rows), 2) + 1.5))
     y = np.arange(len(rows))
     for i, (label, d, seed) in enumerate(rows):
-        ax.errorbar(d.estimate, i, xerr=[[d.estimate - d.low], [d.high - d.estimate]], fmt="o", color="C0",
+        low, high = max(d.low, -100.0), min(d.high, 100.0)
+        ax.errorbar(d.estimate, i, xerr=[[d.estimate - low], [high - d.estimate]], fmt="o", color="C0",
                     capsize=4, label="this study (95 % CI, seeds and test images)" if i == 0 else None)
         ax.plot(seed, i, "D", color="C3", label="seed report (MNIST, one run)" if i == 0 else None)
     ax.set_yticks(y, [r[0] for r in rows])
@@ -97,14 +100,15 @@ OUTCOME_COLOURS = {SUPPORTED: "C2", CONTRADICTED: "C3", EQUIVALENT: "C0", UNDECI
 def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
     """Each claim's 95 % interval of A - B against zero, coloured by its verdict, with the claimed side marked by
     an arrow, the seed report's own difference and the equivalence margin shaded."""
-    fig, ax = plt.subplots(figsize=(9, 0.62 * max(len(verdicts), 2) + 1.8))
+    fig, ax = plt.subplots(figsize=(10, 0.75 * max(len(verdicts), 2) + 2.2))
     margin = verdicts[0].margin_pp if verdicts else 0.0
     ax.axvspan(-margin, margin, color="C0", alpha=0.12, label=f"equivalence margin ±{margin:g} pp")
     ax.axvline(0, color="black", linewidth=0.8)
     for i, v in enumerate(verdicts):
         d = v.diff
         colour = OUTCOME_COLOURS[v.verdict]
-        ax.errorbar(d.estimate, i, xerr=[[d.estimate - d.low], [d.high - d.estimate]], fmt="o", color=colour,
+        low, high = max(d.low, -100.0), min(d.high, 100.0)
+        ax.errorbar(d.estimate, i, xerr=[[d.estimate - low], [high - d.estimate]], fmt="o", color=colour,
                     capsize=4, linestyle="--" if not d.seed_spread_known else "-")
         side = {"better": 1, "worse": -1, "not worse": 1, "not better": -1}[v.direction]
         start = {"better": 0.0, "worse": 0.0, "not worse": -margin, "not better": margin}[v.direction]
@@ -117,12 +121,12 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
         if any(v.verdict == outcome for v in verdicts):
             ax.plot([], [], "o-", color=colour, label=outcome)
     ax.plot([], [], color="0.3", marker=r"$\rightarrow$", linestyle="none", markersize=12, label="the claimed side")
-    ax.set_yticks(np.arange(len(verdicts)), [f"{v.model} vs {v.baseline}".replace("model_", "M") + f": {v.claim}"[:60]
-                                            for v in verdicts], fontsize=8)
+    ax.set_yticks(np.arange(len(verdicts)), [f"{v.model} vs {v.baseline}".replace("model_", "M") + "\n"
+                                            + textwrap.fill(v.claim, 42) for v in verdicts], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("symlog", linthresh=1)
     ax.set(xlabel="A − B, test accuracy (percentage points; linear within ±1, logarithmic beyond)", title=title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig

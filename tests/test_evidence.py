@@ -47,7 +47,7 @@ def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset
     assert lines[0] == "| the seed report's claim | MNIST | Fashion-MNIST |" and len(lines) == 3
     assert lines[2] == ("| Bigger batches help. (M07 vs M06) | [contradicted](mnist/comparison.ipynb) -0.50 pp "
                         "[-0.75, -0.25]; 3+3 seeds | [undecided](fashion-mnist/comparison.ipynb) +0.02 pp "
-                        "[-0.23, +0.27]; 3+3 seeds; needs 12 seeds |")
+                        "[-0.23, +0.27]; 3+3 seeds; seeds needed: 12 for the seed's difference, none can for ours |")
 
 
 def test_a_single_seed_gives_no_verdict_and_the_page_the_test_set_interval():
