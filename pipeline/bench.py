@@ -2,15 +2,16 @@
 differs in that cause alone, every cell repeated (alternating its configurations) with its median and spread.
 
 Usage: python -m pipeline.bench [--only steps|parallel|precision|study] [--dataset fashion-mnist]
-       [--study-dataset DATASET] [--models model_01 model_04 model_06] [--epochs 3] [--images 20000] [--repeats 3]
+       [--study-dataset DATASET] [--study-seeds 3] [--models model_01 model_04 model_06] [--epochs 3]
+       [--images 20000] [--repeats 3]
 
 - steps:     one process, same threads: Keras' `fit` against `fit` with N steps per execution (training
              images/s after the first epoch), for N in STEPS.
-- parallel:  the ten-model study (one seed, one epoch each, full data) through `pipeline.execute`, -j 1
+- parallel:  the ten-model study (three seeds, one epoch each, full data) through `pipeline.execute`, -j 1
              against -j 2, the same trainer; and plain `fit` one model after another as a baseline too.
 - precision: one process, same threads, same trainer: float32 against mixed_bfloat16.
 - study:     the whole study as `nox -s execute` runs it against the loop a reader would write: plain `fit`,
-             one model after another, in one Python process.
+             one run after another (the same 30 runs), in one Python process.
 """
 
 from __future__ import annotations
@@ -115,10 +116,10 @@ def _one_epoch_params(folder: Path) -> Path:
     return folder
 
 
-def plain_loop(params: str, dataset: str, part: int = 0, parts: int = 1) -> None:
+def plain_loop(params: str, dataset: str, seeds: int = 1, part: int = 0, parts: int = 1) -> None:
     """The loop a reader of the seed report would write: each model built and fitted with plain `fit` (no steps
-    per execution, the backend's default threads), one after another, in this process (`part` of `parts`: every
-    parts-th model from the part-th, so that several processes can share the models)."""
+    per execution, the backend's default threads) once per seed, one after another, in this process (`part` of
+    `parts`: every parts-th model from the part-th, so that several processes can share the models)."""
     from study import backend
 
     backend.use(threads=0 if parts == 1 else max(1, (os.cpu_count() or 1) // parts))
@@ -129,11 +130,12 @@ def plain_loop(params: str, dataset: str, part: int = 0, parts: int = 1) -> None
     data = data_mod.load(dataset)
     x = training.as_inputs(data.x_train)
     for spec in list(load_specs(params).values())[part::parts]:
-        backend.seed_everything(0)
-        model = models.build(spec)
-        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
-        model.fit(x, data.y_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
-                  validation_split=spec.training.validation_split, verbose=0)
+        for seed in range(seeds):
+            backend.seed_everything(seed)
+            model = models.build(spec)
+            model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
+            model.fit(x, data.y_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
+                      validation_split=spec.training.validation_split, verbose=0)
 
 
 def _seconds(*commands: list[str]) -> float:
@@ -145,16 +147,17 @@ def _seconds(*commands: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def study_cells(dataset: str, repeats: int, only: str | None) -> None:
+def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3) -> None:
     """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another; (d) the whole study as
-    `nox -s execute` runs it (default -j) against that plain loop. Each repeat alternates the configurations."""
+    `nox -s execute` runs it (default -j) against that plain loop: ten models, `seeds` seeds each, one epoch. Each
+    repeat alternates the configurations; every pipeline run starts from an empty book, its run store too."""
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         params = _one_epoch_params(Path(tmp) / "params")
         shutil.copy(REPO / "_config.yml", tmp)
         study = [sys.executable, "-m", "pipeline.execute", "--params", str(params), "--root", tmp, "--datasets",
-                 dataset, "--seeds", "1", "--force"]
-        loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset]
+                 dataset, "--seeds", str(seeds), "--force"]
+        loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset, str(seeds)]
         configs = {"plain fit, one after another": [loop],
                    f"plain fit, {cores} processes side by side": [[*loop, str(k), str(cores)] for k in range(cores)],
                    "pipeline -j 1": [[*study, "-j", "1"]],
@@ -162,10 +165,11 @@ def study_cells(dataset: str, repeats: int, only: str | None) -> None:
         times: dict[str, list[float]] = {name: [] for name in configs}
         for _ in range(repeats):
             for name, commands in configs.items():
+                shutil.rmtree(Path(tmp) / "book", ignore_errors=True)
                 times[name].append(_seconds(*commands))
     plain, one, parallel = times["plain fit, one after another"], times["pipeline -j 1"], times[f"pipeline -j {cores}"]
     side_by_side = times[f"plain fit, {cores} processes side by side"]
-    print(f"\n## The ten-model study on {dataset}: one seed, one epoch per model, all its training images; "
+    print(f"\n## The ten-model study on {dataset}: {seeds} seed(s), one epoch per model, all its training images; "
           f"{repeats} repeats, seconds, median (min–max); ratios are speed-ups")
     for name, values in times.items():
         print(f"{name}: {_spread(values, 1)} s")
@@ -184,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--study-dataset", default=None,
                         help="the dataset of the ten-model cells (b) and (d), if not --dataset (mnist-sample: minutes)")
+    parser.add_argument("--study-seeds", type=int, default=3, help="seeds per model in the cells (b) and (d)")
     parser.add_argument("--models", nargs="+", default=["model_01", "model_04", "model_06"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--images", type=int, default=20000, help="training images per measurement (per-process cells)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", nargs=7, help="internal: one measurement, printed as JSON")
-    parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [PART PARTS]",
+    parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [SEEDS PART PARTS]",
                         help="internal: the reader's loop")
     args = parser.parse_args(argv)
     if args.repeats < 3 and not (args.measure or args.plain_loop):
@@ -216,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                           "mixed_bfloat16": (STEPS_PER_EXECUTION, "mixed_bfloat16")},
                          args.dataset, args.epochs, args.images, args.repeats, cores)
     if args.only in (None, "parallel", "study"):
-        study_cells(args.study_dataset or args.dataset, args.repeats, args.only)
+        study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds)
     return 0
 
 
