@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"training runs per model, seeded 0..N-1 (default {DEFAULT_SEEDS}; 1 with --smoke)")
     p.add_argument("--until-decided", action="store_true",
                    help="after the requested seeds (the first look), add seeds to the models of claims still "
-                        "undecided, as many as 80 %% power asks, up to --max-seeds, and test once more (the second look)")
+                        "undecided, as many as 80 %% power asks, up to --max-seeds, and test once more (the second "
+                        "look)")
     p.add_argument("--max-seeds", type=int, default=DEFAULT_MAX_SEEDS,
                    help=f"with --until-decided: the most seeds any model gets (default {DEFAULT_MAX_SEEDS})")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),

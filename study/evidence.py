@@ -238,7 +238,8 @@ def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord],
         undecided = v["verdict"] == stats.UNDECIDED and v["diff"].seed_spread_known
         alpha = level / family
         for field, target in (("needs_for_seed", v["seed_diff_pp"]), ("needs_for_ours", v["diff"].estimate)):
-            v[field] = stats.seeds_for(v["direction"], [target], v["diff"], v["margin_pp"], alpha) if undecided else None
+            v[field] = (stats.seeds_for(v["direction"], [target], v["diff"], v["margin_pp"], alpha) if undecided
+                        else None)
         v["what_it_takes"] = _what_it_takes(v, v["diff"], family, level) if v["verdict"] in (
             stats.UNDECIDED, stats.NO_VERDICT) else ""
     return [ClaimVerdict(family=len(testable), **v) for v in rows]

@@ -241,7 +241,8 @@ def distance(direction: Direction, diff: float, margin: float) -> float:
     return {"better": abs(diff), "worse": abs(diff), "not worse": diff + margin, "not better": margin - diff}[direction]
 
 
-def seeds_for(direction: Direction, targets: list[float | None], d: Difference, margin: float, alpha: float) -> int | None:
+def seeds_for(direction: Direction, targets: list[float | None], d: Difference, margin: float,
+              alpha: float) -> int | None:
     """`seeds_needed` for a claim if the true difference were the target farthest from the boundary the claim must
     clear; None when no target is given or no number of seeds can detect any of them."""
     distances = [distance(direction, t, margin) for t in targets if t is not None]
