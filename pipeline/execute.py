@@ -211,23 +211,19 @@ def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[
     NOTEBOOKS.open()
     try:
         with schedule.client(workers, scheduler, scratch, processes=gpus > 0) as client:
+            def publish(jobs: list[ModelJob] | list[PageJob], what: str) -> None:
+                for job, outcome in schedule.run(client, jobs, what):
+                    with stop.shielded():
+                        job.publish(outcome)
+                        finished.append((job, outcome))
+
             try:
-                for job, outcome in schedule.run(client, todo, "models"):
-                    with stop.shielded():
-                        job.publish(outcome)
-                        finished.append((job, outcome))
+                publish(todo, "models")
                 more = second_look() if second_look else []
-                for job, outcome in schedule.run(client, more, "more seeds"):
-                    with stop.shielded():
-                        job.publish(outcome)
-                        finished.append((job, outcome))
-                todo = todo + more
-                if todo:  # new results change every summary page
+                publish(more, "more seeds")
+                if todo or more:  # new results change every summary page
                     pages = page_jobs(book, science=science, force=True, scratch_root=scratch)
-                for job, outcome in schedule.run(client, pages, "pages"):
-                    with stop.shielded():
-                        job.publish(outcome)
-                        finished.append((job, outcome))
+                publish(pages, "pages")
             except KeyboardInterrupt:
                 NOTEBOOKS.close()  # the kernels first, so that the workers' jobs end and the cluster closes at once
                 raise
