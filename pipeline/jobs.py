@@ -166,12 +166,20 @@ class ModelJob:
                 and (self.models_dir / f"{self.spec_id}.json").is_file())
 
     def recorded_seconds(self) -> float | None:
-        """How long this page took when it was last computed (its stamp), if it was."""
-        return staleness.stamp(self.notebook).get("seconds")
+        """Training seconds per seed in this model's last record on this dataset, if there is one."""
+        try:
+            record = results.read_model(self.models_dir / f"{self.spec_id}.json")
+        except (OSError, ValueError):
+            return None
+        return record.seconds.train / max(len(record.seeds), 1)
+
+    def missing_seeds(self) -> int:
+        """How many of the job's seeds its run store cannot hold yet (it may hold runs of other inputs too)."""
+        return max(len(self.seeds) - len(list(self.store.glob("*.json"))), 0)
 
     def estimated_cost(self) -> float:
-        """A relative estimate of the page's training time from its parameter file: epochs × seeds × the
-        convolutions' multiply-adds per image plus the first dense layer's weights."""
+        """A relative estimate of one seed's training time from the parameter file: epochs × the convolutions'
+        multiply-adds per image plus the first dense layer's weights."""
         spec = load_spec(self.spec_file)
         side, channels, work = 28, 1, 0
         for conv in spec.conv:
@@ -179,7 +187,7 @@ class ModelJob:
             work += side * side * conv.kernel**2 * channels * conv.filters
             side, channels = side // spec.pool, conv.filters
         work += side * side * channels * spec.dense_units
-        return spec.training.epochs * len(self.seeds) * work
+        return spec.training.epochs * work
 
 
 @dataclass(frozen=True)

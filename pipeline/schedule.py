@@ -82,15 +82,16 @@ def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tup
 
 
 def longest_first(jobs: list[ModelJob] | list[PageJob]) -> list[ModelJob | PageJob]:
-    """Jobs in the order to start them: model jobs by their expected time, longest first (the last recorded
-    time of that page where there is one, else an estimate from its parameters scaled to the recorded ones),
-    so that no long job starts last; page jobs as given."""
+    """Jobs in the order to start them: model jobs by the training they still need, longest first (the seeds their
+    run store lacks, each at its model's last recorded seconds per seed, else at an estimate from its parameter file
+    scaled to the recorded ones), so that no long job starts last; page jobs as given."""
     if not all(isinstance(j, ModelJob) for j in jobs):
         return list(jobs)
     recorded = {j: j.recorded_seconds() for j in jobs}
     pairs = [(recorded[j], j.estimated_cost()) for j in jobs if recorded[j]]
     scale = sum(r for r, _ in pairs) / sum(c for _, c in pairs) if pairs else 1.0
-    return sorted(jobs, key=lambda j: -(recorded[j] or scale * j.estimated_cost()))
+    per_seed = {j: recorded[j] or scale * j.estimated_cost() for j in jobs}
+    return sorted(jobs, key=lambda j: (-per_seed[j] * j.missing_seeds(), -per_seed[j]))
 
 
 def _progress(done: int, total: int, elapsed: float) -> str:

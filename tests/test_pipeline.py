@@ -326,16 +326,25 @@ def test_the_summary_table_prints_seconds_with_one_decimal():
     assert table.splitlines()[-1].split() == ["mnist/model_03", "FAILED", "—", "—", "—", "138.9"]
 
 
-def test_jobs_start_longest_first_by_recorded_time_else_by_their_parameters(fixture_params, tmp_path):
+def test_jobs_start_longest_first_by_the_training_they_still_need(fixture_params, tmp_path):
     book = book_for(tmp_path, fixture_params)
-    jobs = {j.spec_id: j for j in jobs_for(book)}
+    jobs = {j.spec_id: j for j in jobs_for(book, seeds=[0, 1])}
     by_estimate = [j.spec_id for j in schedule.longest_first(list(jobs.values()))]
     assert by_estimate == sorted(jobs, key=lambda i: -jobs[i].estimated_cost())
-    for spec_id, seconds in (("model_a", 50.0), ("model_b", 5.0)):
-        jobs[spec_id].notebook.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nbformat.v4.new_notebook(metadata={"study": {"seconds": seconds}}), jobs[spec_id].notebook)
-    order = [j.spec_id for j in schedule.longest_first(list(jobs.values()))]
-    assert order.index("model_a") < order.index("model_b")
+    # recorded: model_a trains 50 s a seed (1 epoch), model_b 5 s (600 epochs); model_c, unrecorded, has model_b's
+    # parameters, scaled by what was recorded: 55 s for 601 epochs' worth of cost, so 54.9 s a seed
+    for spec_id, seconds in (("model_a", 100.0), ("model_b", 10.0)):
+        fake_result(jobs[spec_id].models_dir, spec_id)
+        record = read_model(jobs[spec_id].models_dir / f"{spec_id}.json")
+        record = record.model_copy(update={"seeds": [0, 1], "seconds": record.seconds.model_copy(
+            update={"train": seconds})})
+        (jobs[spec_id].models_dir / f"{spec_id}.json").write_text(record.model_dump_json())
+    assert [j.spec_id for j in schedule.longest_first(list(jobs.values()))] == ["model_c", "model_a", "model_b"]
+    # a model whose seeds are all stored has nothing left to train: it goes last however long its seeds took
+    jobs["model_a"].store.mkdir(parents=True)
+    for seed in (0, 1):
+        (jobs["model_a"].store / f"run-{seed}.json").write_text("{}")
+    assert [j.spec_id for j in schedule.longest_first(list(jobs.values()))][-1] == "model_a"
 
 
 def test_a_local_worker_holds_one_job_at_a_time():
