@@ -139,21 +139,22 @@ class ModelJob:
         def execute(scratch: Path) -> dict:
             if self.gpus:
                 pin_to_own_gpu(self.gpus)
+            local = self.scratch_root is not None
             try:
                 nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
             finally:
-                if self.scratch_root is not None:
+                if local:
                     for name, text in trained(scratch).items():
                         write_atomic(self.store / name, text)
             record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
-            return {"notebook": nbformat.writes(nb), "record": record, "stored": trained(scratch),
+            return {"notebook": nbformat.writes(nb), "record": record, "stored": {} if local else trained(scratch),
                     "runs": results.read_runs(scratch / "results", record)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
     def publish(self, outcome: Outcome) -> None:
-        """Write the outcome into the book (on the client): the trained runs into the store, the records, then the
-        page, which marks them done."""
+        """Write the outcome into the book (on the client): the trained runs into the store (a local job kept them
+        there already), the records, then the page, which marks them done."""
         for name, text in outcome.stored.items():
             write_atomic(self.store / name, text)
         if outcome.ok and outcome.record is not None:
