@@ -77,6 +77,10 @@ def runs(spec: ModelSpec, data: Dataset, seeds: list[int], *, smoke: bool, preci
                 write_atomic(Path(store) / f"{run_key}.json", run.model_dump_json())
             print(f"seed {seed}: test accuracy {run.test.accuracy:.4f}, training {run.seconds.train:.1f} s")
         else:
-            print(f"seed {seed}: stored run reused, test accuracy {run.test.accuracy:.4f}")
+            print(f"seed {seed}: stored run reused, trained in {run.seconds.train:.1f} s")
+            for epoch, seconds in enumerate(run.seconds.epochs):
+                logs = {name: values[epoch] for name, values in run.history.items()}
+                print(training.epoch_line(epoch, len(run.seconds.epochs), logs, seconds))
+            print(f"seed {seed}: test accuracy {run.test.accuracy:.4f}")
         out.append(run)
     return out, trained

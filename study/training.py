@@ -23,6 +23,12 @@ def as_inputs(images: np.ndarray) -> np.ndarray:
     return (images.astype("float32") / 255.0)[..., None]
 
 
+def epoch_line(epoch: int, epochs: int | str, logs: dict, seconds: float) -> str:
+    """The log line of epoch `epoch` (from 0) of `epochs`: its metrics and its seconds."""
+    metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in logs.items() if k != "learning_rate")
+    return f"epoch {epoch + 1}/{epochs}  {metrics}  ({seconds:.1f} s)"
+
+
 class EpochLog(keras.callbacks.Callback):
     """Prints one line per epoch (instead of Keras' progress bar) so stored outputs stay short, and times
     each epoch and the whole of `fit`."""
@@ -42,9 +48,7 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_seconds.append(time.perf_counter() - self._start)
         if self.log:
-            metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-            print(f"epoch {epoch + 1}/{self.params.get('epochs', '?')}  {metrics}  ({self.epoch_seconds[-1]:.1f} s)",
-                  flush=True)
+            print(epoch_line(epoch, self.params.get("epochs", "?"), logs or {}, self.epoch_seconds[-1]), flush=True)
 
     def on_train_end(self, logs=None):
         self.seconds = time.perf_counter() - self._fit_start
