@@ -1,5 +1,6 @@
 """The book's status page (`book/status.md`): every page of the table of contents with its dataset, backend,
-devices, seeds, wall time and when it was computed, read from the result records and the executed notebooks."""
+devices, seeds, its runs' training time, the page's own time and when it was computed, read from the result records
+and the executed notebooks."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from study import results
 from study.data import DATASETS, LABELS
 from study.files import write_atomic
 
-HEADER = ("| page | dataset | backend | devices | seeds | wall time | computed |\n"
-          "| --- | --- | --- | --- | --- | --- | --- |")
+HEADER = ("| page | dataset | backend | devices | seeds | training | page time | computed |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
 def _metadata(notebook: Path) -> tuple[str, dict]:
@@ -31,16 +32,18 @@ def row(book: Book, document: str) -> str:
         return ""
     title, stamp = _metadata(notebook)
     dataset = next((LABELS[d] for d in DATASETS if name.startswith(f"{d}/")), "all in the book")
-    backend, devices, seeds = "—", "—", "—"
+    backend, devices, seeds, training = "—", "—", "—", "—"
     record_file = notebook.with_suffix(".json")
     if "/models/" in name and record_file.is_file():
         record = results.read_model(record_file)
         backend = f"{record.hardware.backend} {record.hardware.backend_version}"
         devices = ", ".join(record.hardware.devices)
         seeds = f"{len(record.seeds)} ({', '.join(map(str, record.seeds))})"
+        training = f"{record.seconds.train:.0f} s"
     wall = f"{stamp['seconds']:.0f} s" if "seconds" in stamp else "—"
     link = f"[{title.replace('|', '/')}]({name}.ipynb)"
-    return f"| {link} | {dataset} | {backend} | {devices} | {seeds} | {wall} | {stamp.get('computed', '—')} |"
+    return (f"| {link} | {dataset} | {backend} | {devices} | {seeds} | {training} | {wall} | "
+            f"{stamp.get('computed', '—')} |")
 
 
 def write_status(book: Book) -> list[Path]:
@@ -50,7 +53,8 @@ def write_status(book: Book) -> list[Path]:
     for decl in book.generated_pages():
         lines = [row(book, document) for document in book.pages() if not document.endswith(f"/{decl.name}")]
         text = (f"# Status of this book\n\nEvery page of the book: the data it was computed on, the Keras backend and "
-                f"devices that trained its models, their seeds, how long it took and when it was computed (from "
+                f"devices that trained its models, their seeds, how long their runs trained (each run is trained once, "
+                f"by a job of its own, and kept), how long the page itself took and when it was computed (from "
                 f"its result records and the executed notebook; `nox -s execute` recomputes a page only when "
                 f"something that determines it changed). Each page's notebook can be downloaded from the top of "
                 f"the page.\n\n{HEADER}\n" + "\n".join(line for line in lines if line) + "\n")
