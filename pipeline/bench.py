@@ -2,16 +2,18 @@
 differs in that cause alone, every cell repeated (alternating its configurations) with its median and spread.
 
 Usage: python -m pipeline.bench [--only steps|parallel|precision|study] [--dataset fashion-mnist]
-       [--study-dataset DATASET] [--study-seeds 3] [--models model_01 model_04 model_06] [--epochs 3]
-       [--images 20000] [--repeats 3]
+       [--study-dataset DATASET] [--study-seeds 3] [--study-epochs N] [--models model_01 model_04 model_06]
+       [--epochs 3] [--images 20000] [--repeats 3]
 
 - steps:     one process, same threads: Keras' `fit` against `fit` with N steps per execution (training
              images/s after the first epoch), for N in STEPS.
-- parallel:  the ten-model study (three seeds, one epoch each, full data) through `pipeline.execute`, -j 1
-             against -j 2, the same trainer; and plain `fit` one model after another as a baseline too.
+- parallel:  the ten-model study (three seeds, full data) through `pipeline.execute`, -j 1 against -j 2, the
+             same trainer; and plain `fit` one model after another, and in two processes side by side.
 - precision: one process, same threads, same trainer: float32 against mixed_bfloat16.
-- study:     the whole study as `nox -s execute` runs it against the loop a reader would write: plain `fit`,
-             one run after another (the same 30 runs), in one Python process.
+- study:     the whole study of one dataset as `nox -s execute` runs it (ten models, three seeds, the parameter
+             files' epochs, every run trained) against the loop a reader would write: plain `fit`, one run after
+             another (the same 30 runs), in one Python process; with the workers' mean busy share in each
+             pipeline run. On 2 cores and the full MNIST a repeat takes about 40 minutes (--study-epochs 1: 5).
 """
 
 from __future__ import annotations
@@ -104,15 +106,16 @@ def per_process_cell(title: str, models: list[str], configs: dict[str, tuple[int
     return table
 
 
-def _one_epoch_params(folder: Path) -> Path:
-    """The ten parameter files with one epoch each: the study's shape, in minutes."""
+def _params(folder: Path, epochs: int | None) -> Path:
+    """The ten parameter files, copied into `folder`, with `epochs` epochs each if given (the study's shape in
+    minutes), else as they are."""
     from study.spec import PARAMS_DIR
 
     folder.mkdir(parents=True, exist_ok=True)
     for path in PARAMS_DIR.glob("*.yaml"):
         text = path.read_text()
-        epochs = next(line for line in text.splitlines() if line.strip().startswith("epochs:"))
-        (folder / path.name).write_text(text.replace(epochs, "  epochs: 1"))
+        line = next(line for line in text.splitlines() if line.strip().startswith("epochs:"))
+        (folder / path.name).write_text(text.replace(line, f"  epochs: {epochs}") if epochs else text)
     return folder
 
 
@@ -138,42 +141,60 @@ def plain_loop(params: str, dataset: str, seeds: int = 1, part: int = 0, parts: 
                       validation_split=spec.training.validation_split, verbose=0)
 
 
-def _seconds(*commands: list[str]) -> float:
-    """Wall time of the commands run side by side, until the last ends."""
+def _seconds(*commands: list[str]) -> tuple[float, str]:
+    """Wall time of the commands run side by side, until the last ends, and what they printed."""
     start = time.perf_counter()
-    running = [subprocess.Popen(c, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
-    if any(p.wait() for p in running):
-        raise RuntimeError(f"a benchmark command failed: {commands}")
-    return time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out:
+        running = [subprocess.Popen(c, cwd=REPO, stdout=out, stderr=subprocess.DEVNULL) for c in commands]
+        if any(p.wait() for p in running):
+            raise RuntimeError(f"a benchmark command failed: {commands}")
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        return seconds, out.read()
 
 
-def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3) -> None:
-    """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another; (d) the whole study as
-    `nox -s execute` runs it (default -j) against that plain loop: ten models, `seeds` seeds each, one epoch. Each
-    repeat alternates the configurations; every pipeline run starts from an empty book, its run store too."""
+def busy(printed: str) -> float | None:
+    """The workers' mean busy share a `pipeline.execute` run printed (0-1), None if it printed none."""
+    line = next((line for line in printed.splitlines() if " were busy " in line), None)
+    return float(line.rsplit("(", 1)[1].split("%")[0]) / 100 if line else None
+
+
+def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, epochs: int | None = None) -> None:
+    """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another and side by side; (d)
+    the whole study as `nox -s execute` runs it (default -j) against that plain loop: ten models, `seeds` seeds
+    each, `epochs` epochs (None: the parameter files'). Each repeat alternates the configurations; every pipeline
+    run starts from an empty book, its run store too, so it trains every run."""
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        params = _one_epoch_params(Path(tmp) / "params")
+        params = _params(Path(tmp) / "params", epochs)
         shutil.copy(REPO / "_config.yml", tmp)
         study = [sys.executable, "-m", "pipeline.execute", "--params", str(params), "--root", tmp, "--datasets",
                  dataset, "--seeds", str(seeds), "--force"]
         loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset, str(seeds)]
-        configs = {"plain fit, one after another": [loop],
-                   f"plain fit, {cores} processes side by side": [[*loop, str(k), str(cores)] for k in range(cores)],
-                   "pipeline -j 1": [[*study, "-j", "1"]],
-                   f"pipeline -j {cores}": [[*study, "-j", str(cores)]]}
+        configs = {"plain fit, one after another": [loop]}
+        if only in (None, "parallel"):
+            configs[f"plain fit, {cores} processes side by side"] = [[*loop, str(k), str(cores)] for k in range(cores)]
+            configs["pipeline -j 1"] = [[*study, "-j", "1"]]
+        configs[f"pipeline -j {cores}"] = [[*study, "-j", str(cores)]]
         times: dict[str, list[float]] = {name: [] for name in configs}
+        shares: list[float | None] = []
         for _ in range(repeats):
             for name, commands in configs.items():
                 shutil.rmtree(Path(tmp) / "book", ignore_errors=True)
-                times[name].append(_seconds(*commands))
-    plain, one, parallel = times["plain fit, one after another"], times["pipeline -j 1"], times[f"pipeline -j {cores}"]
-    side_by_side = times[f"plain fit, {cores} processes side by side"]
-    print(f"\n## The ten-model study on {dataset}: {seeds} seed(s), one epoch per model, all its training images; "
+                seconds, printed = _seconds(*commands)
+                times[name].append(seconds)
+                if name == f"pipeline -j {cores}":
+                    shares.append(busy(printed))
+    plain, parallel = times["plain fit, one after another"], times[f"pipeline -j {cores}"]
+    shape = f"{epochs} epoch(s) per model" if epochs else "the parameter files' epochs"
+    print(f"\n## The ten-model study on {dataset}: {seeds} seed(s), {shape}, all its training images; "
           f"{repeats} repeats, seconds, median (min–max); ratios are speed-ups")
     for name, values in times.items():
         print(f"{name}: {_spread(values, 1)} s")
+    print(f"workers' mean busy share in the pipeline -j {cores} runs: "
+          + ", ".join("—" if s is None else f"{s:.0%}" for s in shares))
     if only in (None, "parallel"):
+        one, side_by_side = times["pipeline -j 1"], times[f"plain fit, {cores} processes side by side"]
         print(f"(b) parallel: pipeline -j {cores} against -j 1 (same trainer): {_ratios(one, parallel, False)}; "
               f"plain fit, {cores} processes side by side against one after another: "
               f"{_ratios(plain, side_by_side, False)}")
@@ -189,16 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study-dataset", default=None,
                         help="the dataset of the ten-model cells (b) and (d), if not --dataset (mnist-sample: minutes)")
     parser.add_argument("--study-seeds", type=int, default=3, help="seeds per model in the cells (b) and (d)")
+    parser.add_argument("--study-epochs", type=int, default=None,
+                        help="epochs per model in the cells (b) and (d) (default: the parameter files')")
     parser.add_argument("--models", nargs="+", default=["model_01", "model_04", "model_06"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--images", type=int, default=20000, help="training images per measurement (per-process cells)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of every cell, at least 2")
     parser.add_argument("--measure", nargs=7, help="internal: one measurement, printed as JSON")
     parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [SEEDS PART PARTS]",
                         help="internal: the reader's loop")
     args = parser.parse_args(argv)
-    if args.repeats < 3 and not (args.measure or args.plain_loop):
-        parser.error("--repeats must be at least 3: every cell reports a median and a spread")
+    if args.repeats < 2 and not (args.measure or args.plain_loop):
+        parser.error("--repeats must be at least 2: every cell reports a median and a spread")
     kernel_env()
     if args.measure:
         spec_id, dataset, epochs, images, steps, precision, threads = args.measure
@@ -221,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                           "mixed_bfloat16": (STEPS_PER_EXECUTION, "mixed_bfloat16")},
                          args.dataset, args.epochs, args.images, args.repeats, cores)
     if args.only in (None, "parallel", "study"):
-        study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds)
+        study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds, args.study_epochs)
     return 0
 
 

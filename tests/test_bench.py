@@ -23,6 +23,12 @@ def test_ratios_are_of_medians_with_the_range_of_paired_repeats():
     assert bench._spread([3.0, 1.0, 2.0], 1) == "2.0 (1.0–3.0)"
 
 
-def test_fewer_than_three_repeats_are_refused():
+def test_a_single_repeat_is_refused():
     with pytest.raises(SystemExit):
-        bench.main(["--repeats", "2"])
+        bench.main(["--repeats", "1"])
+
+
+def test_the_busy_share_is_read_from_what_the_pipeline_printed():
+    printed = "executed 10 model(s)\n30 run(s) trained, 0 found stored; the 2 worker(s) were busy 1.94 of 2 on " \
+              "average (97% of 905 s)\n"
+    assert bench.busy(printed) == 0.97 and bench.busy("executed 0 model(s)") is None
