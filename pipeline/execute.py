@@ -24,8 +24,9 @@ from pathlib import Path
 from pipeline import schedule, staleness
 from pipeline.devices import backend_gpus
 from pipeline.interrupt import NOTEBOOKS, Stop, descendants, end, running_now
-from pipeline.jobs import ModelJob, Outcome, PageJob, failed_path, model_jobs, page_jobs
+from pipeline.jobs import ModelJob, Outcome, PageJob, SeedJob, failed_path, model_jobs, page_jobs
 from pipeline.kernel import ensure_kernel, kernel_env
+from pipeline.schedule import Job
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
@@ -200,30 +201,55 @@ def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
     return notes
 
 
-def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob],
-         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[ModelJob | PageJob, Outcome]],
-         second_look: Callable[[], list[ModelJob]] | None = None) -> None:
-    """Run the model jobs, then those `second_look` asks for once they are in (if any), then the summary pages (all
-    of them when a model ran), on `workers` local workers (a process pinned to each of `gpus` GPUs, else threads)
-    or the cluster at `scheduler`, publishing each outcome as it arrives and appending it to `finished`;
-    KeyboardInterrupt on Ctrl-C or SIGTERM."""
+def _pages_when_seeded(models: list[ModelJob]) -> tuple[list[SeedJob], Callable[[Job, Outcome], list[Job]]]:
+    """The seed jobs of the model pages, and what starts each page once all its seed jobs have finished (those that
+    failed too: the page then tries the seed itself, or shows why it fails), shipping the runs its store holds."""
+    left = {m.name: len(m.seeds) for m in models}
+    pages = {m.name: m for m in models}
+
+    def then(job: Job, outcome: Outcome) -> list[Job]:
+        if not isinstance(job, SeedJob):
+            return []
+        page = job.name.rsplit(" seed ", 1)[0]
+        left[page] -= 1
+        return [pages[page].with_stored_runs()] if left[page] == 0 else []
+
+    return schedule.seed_jobs(models), then
+
+
+def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob],
+         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[Job, Outcome]],
+         second_look: Callable[[], list[ModelJob]] | None = None) -> float:
+    """Run the model pages' seed jobs, each page as soon as its seeds are in, then the pages `second_look` asks for
+    once they are in (if any) the same way, then the summary pages (all of them when a model ran), on `workers`
+    local workers (each pinned to its own GPU where there are GPUs) or the cluster at `scheduler`, publishing each
+    outcome as it arrives and appending it to `finished`; the seconds the workers were up. KeyboardInterrupt on
+    Ctrl-C or SIGTERM."""
     before = running_now()
     NOTEBOOKS.open()
     try:
-        with schedule.client(workers, scheduler, scratch, processes=gpus > 0) as client:
-            def publish(jobs: list[ModelJob] | list[PageJob], what: str) -> None:
-                for job, outcome in schedule.run(client, jobs, what):
+        with schedule.client(workers, scheduler, scratch) as client:
+            up = time.perf_counter()
+
+            def publish(jobs: list[Job], what: str, then=None) -> None:
+                for job, outcome in schedule.run(client, jobs, what, then):
                     with stop.shielded():
                         job.publish(outcome)
                         finished.append((job, outcome))
 
+            def publish_models(models: list[ModelJob], what: str) -> None:
+                if models:
+                    seeds, then = _pages_when_seeded(models)
+                    publish(seeds, what, then)
+
             try:
-                publish(todo, "models")
+                publish_models(todo, "models")
                 more = second_look() if second_look else []
-                publish(more, "more seeds")
+                publish_models(more, "more seeds")
                 if todo or more:  # new results change every summary page
                     pages = page_jobs(book, science=science, force=True, scratch_root=scratch)
                 publish(pages, "pages")
+                return time.perf_counter() - up
             except KeyboardInterrupt:
                 NOTEBOOKS.close()  # the kernels first, so that the workers' jobs end and the cluster closes at once
                 raise
@@ -231,7 +257,9 @@ def _run(workers: int, gpus: int, scheduler: str | None, book: Book, todo: list[
         end(descendants(but=before))
 
 
-def _kept(job: ModelJob | PageJob, outcome: Outcome) -> str:
+def _kept(job: Job, outcome: Outcome) -> str:
+    if isinstance(job, SeedJob):
+        return "nothing"
     output = job.notebook if isinstance(job, ModelJob) else job.output
     return str(failed_path(output)) if outcome.notebook else "nothing"
 
@@ -259,7 +287,8 @@ def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[s
     if gpus:
         print(f"{len(gpus)} GPU(s) seen by {args.backend}: {', '.join(gpus)}; {workers} worker(s), each on its own")
     data = list({d.name: d for d in resolved.values()}.values())  # `mnist` and `mnist-sample` may be one
-    finished: list[tuple[ModelJob | PageJob, Outcome]] = []
+    finished: list[tuple[Job, Outcome]] = []
+    up = 0.0
     stop, start = Stop(), time.perf_counter()
     with stop.installed(), _scratch() as scratch:
         local_scratch = None if args.scheduler else scratch
@@ -299,26 +328,32 @@ def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[s
         interrupted = False
         if todo or pages or design:
             try:
-                _run(workers, len(gpus), args.scheduler, book, todo, pages, stop, science, local_scratch, finished,
-                     second_look if design else None)
+                up = _run(workers, args.scheduler, book, todo, pages, stop, science, local_scratch, finished,
+                          second_look if design else None)
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():
             write_status(book)
             write_toc(book)
     outcomes = [o for j, o in finished if isinstance(j, ModelJob)]
+    seeds = [o for j, o in finished if isinstance(j, SeedJob)]
     page_outcomes = [o for j, o in finished if isinstance(j, PageJob)]
     failures = [(j, o) for j, o in finished if not o.ok]
     if outcomes:
-        print(schedule.summary_table(outcomes))
+        print(schedule.summary_table(outcomes, seeds))
     print(f"executed {len(outcomes)} model(s) and {len(page_outcomes)} page(s), {len(failures)} failed, "
           f"{len(skipped)} model(s) up to date; {time.perf_counter() - start:.0f} s, into {book.book_dir}")
+    if up:
+        share = schedule.busy_share([o for _, o in finished], workers, up)
+        print(f"{sum(1 for o in seeds if o.stored)} run(s) trained, {sum(1 for o in seeds if not o.stored)} found "
+              f"stored; the {workers} worker(s) were busy {share * workers:.2f} of {workers} on average "
+              f"({share:.0%} of {up:.0f} s)")
     for warning in fallback_warnings(list(resolved.values()), book.book_dir):
         print(warning, file=sys.stderr)
     if interrupted:
         names = [o.name for _, o in finished]
         unfinished = [j.name for j in todo if j.name not in names]
-        print(f"INTERRUPTED by {stop.name}: {len(names)} page(s) finished and kept"
+        print(f"INTERRUPTED by {stop.name}: {len(names)} job(s) finished and kept"
               + (f" ({', '.join(names)})" if names else "")
               + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
               + ". Nothing half-written was left; run the same command again to resume.", file=sys.stderr)

@@ -1,14 +1,17 @@
-"""Jobs: one per page to execute, derived from the declared pages. A job carries its input files (template,
-parameter files, result files) as data, runs on a worker in a scratch folder of its own and returns what it
-produced as an Outcome; the client publishes that into `book/`, atomically. A worker reads nothing of the
+"""Jobs, derived from the declared pages: one per training run a model page lacks (a seed job), one per page to
+execute. A job carries its input files (template, parameter files, result files, stored runs) as data, runs on a
+worker in a scratch folder of its own and returns what it produced as an Outcome; the client publishes that into
+`book/`, atomically. A worker reads nothing of the
 client's disk and writes nothing outside its scratch folder, so it may be another machine."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from study.typed import Strict
 
 class Outcome(Strict):
     """How a job went: its name, success, wall time, the error if any, the executed notebook (or the page marked as
-    failed) as nbformat JSON, and for a model job its records."""
+    failed) as nbformat JSON, for a model job its records, and the runs a job trained for the store (by file name)."""
 
     name: str
     ok: bool
@@ -86,6 +89,49 @@ def _publish_page(output: Path, outcome: Outcome, inputs_hash: str) -> None:
 
 
 @dataclass(frozen=True)
+class SeedJob:
+    """One training run: a model page's seed on its dataset with the page's options, trained on a worker by the
+    pages file's seed trainer (`runs`) into the run store, unless a run it is shipped is that run already."""
+
+    spec_id: str
+    dataset: str
+    seed: int
+    trainer: str
+    parameters: dict = field(hash=False)
+    inputs_hash: str
+    store: Path
+    seconds: float = 0.0
+    scratch_root: Path | None = None
+    gpus: int = 0
+    inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.spec_id} seed {self.seed}"
+
+    def run(self) -> Outcome:
+        """Train the run (on a worker, in its process); the outcome carries it if it was trained, nothing if the run
+        shipped was it."""
+        def execute(scratch: Path) -> dict:
+            if self.gpus:
+                pin_to_own_gpu(self.gpus)
+            module, function = self.trainer.split(":")
+            folder = scratch / RUNS / self.spec_id
+            getattr(importlib.import_module(module), function)(
+                str(scratch / "params" / f"{self.spec_id}.yaml"), self.seed, store=str(folder), **self.parameters)
+            shipped = {name for name, _ in self.inputs}
+            return {"stored": {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
+                               if f"{RUNS}/{self.spec_id}/{p.name}" not in shipped}}
+
+        return _attempt(self.name, self.scratch_root, self.inputs, execute)
+
+    def publish(self, outcome: Outcome) -> None:
+        """Write the trained run into the store (on the client)."""
+        for name, text in outcome.stored.items():
+            write_atomic(self.store / name, text)
+
+
+@dataclass(frozen=True)
 class ModelJob:
     """One model page to execute: the parameter file, the data it runs on and every option of the run."""
 
@@ -104,6 +150,7 @@ class ModelJob:
     backend: str
     inputs_hash: str
     store: Path
+    trainer: str = ""
     scratch_root: Path | None = None
     gpus: int = 0
     inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
@@ -152,6 +199,27 @@ class ModelJob:
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
+    def with_stored_runs(self) -> ModelJob:
+        """This job, shipping the runs its store holds now (after its seed jobs)."""
+        kept = tuple((name, content) for name, content in self.inputs if not name.startswith(f"{RUNS}/"))
+        return replace(self, inputs=kept + _stored(self.store, self.spec_id))
+
+    def seed_jobs(self, seconds: float) -> list[SeedJob]:
+        """A seed job per seed of the page, each shipped the stored runs of its seed (the worker tells whether one
+        of them is its run: the key depends on the worker's backend), each estimated at `seconds` of training but
+        for those that are likely stored already."""
+        spec = next(content for name, content in self.inputs if name == f"params/{self.spec_id}.yaml")
+        stored = [(name, content) for name, content in self.inputs if name.startswith(f"{RUNS}/")]
+        jobs = []
+        for seed in self.seeds:
+            mine = tuple((name, content) for name, content in stored if _seed_of(content) == seed)
+            options = {k: v for k, v in self.parameters.items() if k not in ("spec_path", "seeds", "results_dir",
+                                                                              "runs_dir", "inputs_hash")}
+            jobs.append(SeedJob(self.spec_id, self.dataset, seed, self.trainer, options, self.inputs_hash, self.store,
+                                0.0 if mine else seconds, self.scratch_root, self.gpus,
+                                ((f"params/{self.spec_id}.yaml", spec), *mine)))
+        return jobs
+
     def publish(self, outcome: Outcome) -> None:
         """Write the outcome into the book (on the client): the trained runs into the store (a local job kept them
         there already), the records, then the page, which marks them done."""
@@ -173,10 +241,6 @@ class ModelJob:
         except (OSError, ValueError):
             return None
         return record.seconds.train / max(len(record.seeds), 1)
-
-    def missing_seeds(self) -> int:
-        """How many of the job's seeds its run store cannot hold yet (it may hold runs of other inputs too)."""
-        return max(len(self.seeds) - len(list(self.store.glob("*.json"))), 0)
 
     def estimated_cost(self) -> float:
         """A relative estimate of one seed's training time from the parameter file: epochs × the convolutions'
@@ -221,7 +285,20 @@ class PageJob:
         return staleness.recorded_hash(self.output) == self.inputs_hash
 
 
-def run_job(job: ModelJob | PageJob) -> Outcome:
+def _stored(store: Path, spec_id: str) -> Inputs:
+    """The runs a model's store holds, as input files at the path a job's scratch folder keeps them."""
+    return tuple((f"{RUNS}/{spec_id}/{p.name}", p.read_bytes()) for p in sorted(store.glob("*.json")))
+
+
+def _seed_of(run: bytes) -> int | None:
+    """The seed a stored run says it is of, None if it cannot be read."""
+    try:
+        return json.loads(run).get("seed")
+    except (ValueError, AttributeError):
+        return None
+
+
+def run_job(job: SeedJob | ModelJob | PageJob) -> Outcome:
     """What a worker executes: one job, never raising."""
     return job.run()
 
@@ -240,11 +317,12 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
                                       seeds=seeds, smoke=smoke, precision=precision, threads=threads,
                                       device=device_kind(gpus), backend=f"{backend} {backend_version(backend)}")
         store = book.runs_dir(data.name, spec_id)
-        stored = tuple((f"{RUNS}/{spec_id}/{p.name}", p.read_bytes()) for p in sorted(store.glob("*.json")))
-        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template), *stored)
+        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template),
+                  *_stored(store, spec_id))
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
-                             precision, backend, digest, store, scratch_root, len(gpus), inputs))
+                             precision, backend, digest, store, book.manifest.per_dataset.models.runs, scratch_root,
+                             len(gpus), inputs))
     return jobs
 
 

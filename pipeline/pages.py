@@ -3,12 +3,13 @@ parameter files, and what each summary page reads. Jobs, the table of contents a
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from study.data import DATASETS, LABELS, STAND_INS, STUDY_DATASETS
 from study.typed import Strict
@@ -40,9 +41,11 @@ class PageDecl(Strict):
 
 
 class ModelPages(Strict):
-    """The template run once per parameter file on each dataset."""
+    """The template run once per parameter file on each dataset, and the seed trainer (`module:function`, importable
+    on the workers) that trains each of a page's runs into the run store before the page is executed."""
 
     template: str
+    runs: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class PerDataset(Strict):
@@ -86,6 +89,14 @@ def load_manifest(path: Path = MANIFEST) -> Manifest:
     missing = [t for t in templates if t and not (path.parent / t).is_file()]
     if missing:
         raise ManifestError(f"{path}: no such template(s) in {path.parent}: {', '.join(missing)}")
+    trainer = manifest.per_dataset.models.runs.split(":")[0]
+    try:
+        found = importlib.util.find_spec(trainer)
+    except ImportError:
+        found = None
+    if found is None:
+        raise ManifestError(f"{path}: per_dataset.models.runs: no module {trainer} can be imported (give "
+                            "module:function, the module importable from the repository's root)")
     return manifest
 
 

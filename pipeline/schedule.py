@@ -7,24 +7,23 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
 from pipeline.interrupt import signals_ignored
-from pipeline.jobs import ModelJob, Outcome, PageJob, run_job
+from pipeline.jobs import ModelJob, Outcome, PageJob, SeedJob, run_job
 from pipeline.workers import mismatches
 
 
 @contextlib.contextmanager
-def client(workers: int, scheduler: str | None = None, scratch: Path | None = None, processes: bool = False):
+def client(workers: int, scheduler: str | None = None, scratch: Path | None = None):
     """A Dask client: on `scheduler` if given, else on a local cluster of `workers` single-threaded workers whose
-    files (Dask's `dask-scratch-space`, the scheduler's too) go into `scratch`. The workers are threads of this
-    process unless `processes` (one per GPU, each pinned to its own): a worker only waits on its job's notebook
-    kernel, which is a process of its own either way, and threads start in a tenth of a second, processes in
-    seconds."""
+    files (Dask's `dask-scratch-space`, the scheduler's too) go into `scratch`. The workers are processes of their
+    own (a seed job trains in its worker's process, which keeps Keras and the data loaded for the next), each
+    pinned to its own GPU where there are GPUs."""
     import dask
     from dask.distributed import Client, LocalCluster
 
@@ -36,7 +35,7 @@ def client(workers: int, scheduler: str | None = None, scratch: Path | None = No
     with dask.config.set({"temporary-directory": str(scratch) if scratch else None,
                           "distributed.scheduler.worker-saturation": 1.0}):
         with signals_ignored():
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                    silence_logs=logging.ERROR)
         with cluster, Client(cluster) as c:
             yield c
@@ -56,42 +55,67 @@ def refusals(address: str, timeout: float = 5.0) -> list[str]:
                 "the address and port are right and that this machine can reach it"]
 
 
-def run(client, jobs: list[ModelJob] | list[PageJob], what: str) -> Iterator[tuple[ModelJob | PageJob, Outcome]]:
-    """Run every job on `client`'s workers, one per worker at a time; yield each job with its outcome as it
-    finishes, and print its line once the caller has handled (published) it, so a printed page is a kept one.
-    A failing job does not stop the others; a job whose worker died is rerun on another (Dask retries it), and
-    fails, named, when the cluster gives it up."""
+Job = SeedJob | ModelJob | PageJob
+
+
+def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[Job]] | None = None
+        ) -> Iterator[tuple[Job, Outcome]]:
+    """Run every job on `client`'s workers, one per worker at a time, longest first; yield each job with its outcome
+    as it finishes, and print its line once the caller has handled (published) it, so a printed page is a kept
+    one. Then `then(job, outcome)` names the jobs that can start now (a model page whose seeds are in), which go
+    ahead of every job still waiting. A failing job does not stop the others; a job whose worker died is rerun on
+    another (Dask retries it), and fails, named, when the cluster gives it up."""
     from dask.distributed import as_completed
 
     start = time.perf_counter()
-    futures = {client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False,
-                             priority=-rank): job for rank, job in enumerate(longest_first(jobs))}
+    futures: dict = {}
+
+    def submit(batch: list[Job], priority: int) -> list:
+        ordered = longest_first(batch)
+        new = [client.submit(run_job, job, key=f"{job.name}-{job.inputs_hash[:12]}", pure=False,
+                             priority=priority - rank) for rank, job in enumerate(ordered)]
+        futures.update(zip(new, ordered))
+        return new
+
+    running = as_completed(submit(jobs, 0))
     # the bar redraws in a terminal; in a log (CI, nox piped) each finished job's line carries the progress
-    with tqdm(total=len(jobs), desc=what, unit="page", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
+    with tqdm(total=len(jobs), desc=what, unit="job", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
-        for done, future in enumerate(as_completed(futures), 1):
+        for done, future in enumerate(running, 1):
+            job = futures[future]
             try:
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - Dask's KilledWorker, or a lost connection: that job failed
-                outcome = Outcome(name=futures[future].name, ok=False, seconds=time.perf_counter() - start,
+                outcome = Outcome(name=job.name, ok=False, seconds=time.perf_counter() - start,
                                   error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
-            yield futures[future], outcome
-            progress = _progress(done, len(jobs), time.perf_counter() - start) if bar.disable else ""
+            yield job, outcome
+            more = then(job, outcome) if then else []
+            for new in submit(more, len(futures) + len(more)):
+                running.add(new)
+            bar.total += len(more)
+            progress = _progress(done, bar.total, time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
             bar.update()
 
 
-def longest_first(jobs: list[ModelJob] | list[PageJob]) -> list[ModelJob | PageJob]:
-    """Jobs in the order to start them: model jobs by the training they still need, longest first (the seeds their
-    run store lacks, each at its model's last recorded seconds per seed, else at an estimate from its parameter file
-    scaled to the recorded ones), so that no long job starts last; page jobs as given."""
-    if not all(isinstance(j, ModelJob) for j in jobs):
-        return list(jobs)
-    recorded = {j: j.recorded_seconds() for j in jobs}
-    pairs = [(recorded[j], j.estimated_cost()) for j in jobs if recorded[j]]
+def seed_jobs(models: list[ModelJob]) -> list[SeedJob]:
+    """The seed jobs of the model pages, each estimated at its model's last recorded seconds per seed, else at an
+    estimate from its parameter file scaled to the recorded ones."""
+    recorded = {j: j.recorded_seconds() for j in models}
+    pairs = [(recorded[j], j.estimated_cost()) for j in models if recorded[j]]
     scale = sum(r for r, _ in pairs) / sum(c for _, c in pairs) if pairs else 1.0
-    per_seed = {j: recorded[j] or scale * j.estimated_cost() for j in jobs}
-    return sorted(jobs, key=lambda j: (-per_seed[j] * j.missing_seeds(), -per_seed[j]))
+    return [seed for j in models for seed in j.seed_jobs(recorded[j] or scale * j.estimated_cost())]
+
+
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """Jobs in the order to start them: seed jobs by their estimated training, longest first, so that no long run
+    starts last (those likely stored go last: they only check); other jobs as given."""
+    return sorted(jobs, key=lambda j: -j.seconds if isinstance(j, SeedJob) else 0.0)
+
+
+def busy_share(outcomes: list[Outcome], workers: int, seconds: float) -> float:
+    """The workers' mean busy share over `seconds` of a run: their jobs' seconds over the workers' seconds."""
+    return sum(o.seconds for o in outcomes) / (workers * seconds) if seconds > 0 else 0.0
 
 
 def _progress(done: int, total: int, elapsed: float) -> str:
@@ -100,9 +124,12 @@ def _progress(done: int, total: int, elapsed: float) -> str:
 
 
 def line(outcome: Outcome) -> str:
-    """One line for a finished job: its test accuracy (model pages) or status, and its time."""
+    """One line for a finished job: the run trained or found stored (seed jobs), its test accuracy (model pages)
+    or status, and its time."""
     if not outcome.ok:
         return f"  {outcome.name}: FAILED after {outcome.seconds:.0f} s: {outcome.error}"
+    if " seed " in outcome.name:
+        return f"  {outcome.name}: {'trained' if outcome.stored else 'stored run found'}, {outcome.seconds:.0f} s"
     if outcome.record is None:
         return f"  {outcome.name}: ok, {outcome.seconds:.0f} s"
     acc, d = outcome.record.summary.accuracy, outcome.record.dataset
@@ -111,13 +138,16 @@ def line(outcome: Outcome) -> str:
             f"({d.n_train:,}/{d.n_test:,}), {outcome.seconds:.0f} s")
 
 
-def summary_table(outcomes: list[Outcome]) -> str:
-    """The finished model runs as a table: status, accuracy and sd (four decimals), seeds and seconds (one)."""
+def summary_table(outcomes: list[Outcome], seeds: list[Outcome] = ()) -> str:
+    """The finished model pages as a table: status, accuracy and sd (four decimals), seeds, the runs trained for
+    it now, their seconds and the page's (one decimal)."""
     rows = []
     for o in outcomes:
         acc = o.record.summary.accuracy if o.ok and o.record else None
+        trained = [s for s in seeds if s.name.startswith(f"{o.name} seed ") and s.stored]
         rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED",
                      "accuracy": f"{acc.mean:.4f}" if acc else "—",
                      "sd": f"{acc.sd:.4f}" if acc and acc.n > 1 else "—", "seeds": str(acc.n) if acc else "—",
-                     "seconds": f"{o.seconds:.1f}"})
+                     "trained": str(len(trained)), "training s": f"{sum(s.seconds for s in trained):.1f}",
+                     "page s": f"{o.seconds:.1f}"})
     return pd.DataFrame(rows).set_index("model").to_string()

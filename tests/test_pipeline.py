@@ -215,9 +215,9 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     spec.write_text(spec.read_text() + 'notes: "raise"\n')
     assert fixture_run(tmp_path, fixture_params) == 1
     out, err = capsys.readouterr()
-    assert (f"FAILED: mnist-sample/model_b: ValueError: model_b was told to fail "
-            f"(kept: {models}/model_b.failed.ipynb)") in err
-    assert "executed 1 model(s) and 3 page(s), 1 failed" in out
+    assert ("FAILED: mnist-sample/model_b seed 0: ValueError: model_b was told to fail (kept: nothing); "
+            f"mnist-sample/model_b: ValueError: model_b was told to fail (kept: {models}/model_b.failed.ipynb)") in err
+    assert "executed 1 model(s) and 3 page(s), 2 failed" in out
     assert (models / "model_b.ipynb").read_bytes() == good
     failed = nbformat.read(models / "model_b.failed.ipynb", as_version=4)
     assert failed.cells[0].source.startswith("# Failed: Fixture model b")
@@ -251,17 +251,25 @@ def _trained(notebook: Path) -> str:
                 if line.startswith("trained seeds"))
 
 
+def _runs_trained(out: str) -> list[str]:
+    """The seed jobs a run's output says trained a run (the others found theirs stored)."""
+    return sorted(line.split(":")[0].strip() for line in out.splitlines() if ": trained, " in line)
+
+
 def test_raising_the_seeds_trains_only_the_new_ones_and_keeps_them_in_the_store(fixture_params, tmp_path, capsys):
     runs = tmp_path / "book" / "mnist-sample" / "runs"
     models = tmp_path / "book" / "mnist-sample" / "models"
     assert fixture_run(tmp_path, fast(fixture_params), "--seeds", "2") == 0
-    assert all(_trained(models / f"{i}.ipynb").strip() == "trained seeds [0, 1]" for i in ("model_a", "model_b"))
+    assert _runs_trained(capsys.readouterr().out) == [f"mnist-sample/model_{m} seed {s}" for m in "abc" for s in (0, 1)]
     assert fixture_run(tmp_path, fixture_params, "--seeds", "3") == 0
-    assert "executed 3 model(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "executed 3 model(s)" in out and "3 run(s) trained, 6 found stored" in out
+    assert _runs_trained(out) == [f"mnist-sample/model_{m} seed 2" for m in "abc"]
     for spec_id in ("model_a", "model_b", "model_c"):
-        assert _trained(models / f"{spec_id}.ipynb").strip() == "trained seeds [2]"
+        assert _trained(models / f"{spec_id}.ipynb").strip() == "trained seeds []"  # its seed jobs trained them
         assert sorted(p.name for p in (runs / spec_id).iterdir()) == [f"fixture-{s}.json" for s in range(3)]
     assert fixture_run(tmp_path, fixture_params, "--seeds", "1") == 0
+    assert _runs_trained(capsys.readouterr().out) == []
     assert _trained(models / "model_a.ipynb").strip() == "trained seeds []"
 
 
@@ -282,7 +290,8 @@ def test_until_decided_adds_seeds_only_to_the_models_the_second_look_asks_for(fi
     assert "executed 4 model(s) and 3 page(s), 0 failed" in out
     assert [read_model(models / f"{i}.json").seeds for i in ("model_a", "model_b", "model_c")] == [[0, 1], [0, 1, 2],
                                                                                                  [0, 1]]
-    assert _trained(models / "model_b.ipynb") == "trained seeds [2]"
+    assert _runs_trained(out) == sorted([f"mnist-sample/model_{m} seed {s}" for m in "abc" for s in (0, 1)] + [
+        "mnist-sample/model_b seed 2"])
     assert results.read_design(models) == results.Design(first_seeds=2, max_seeds=3)
     # a plain run is one look again: the design goes, and so do the added seeds
     assert fixture_run(tmp_path, fixture_params, "--seeds", "2") == 0
@@ -297,19 +306,19 @@ def test_until_decided_needs_a_first_look_of_two_seeds_and_room_to_add(fixture_p
 
 
 def test_an_interrupted_run_keeps_the_seeds_that_finished(fixture_params, tmp_path):
-    params = fast(fixture_params, slow="model_b", seconds=60)
+    params = fast(fixture_params, slow="model_b", seconds=60)  # seed 0 takes a minute, seeds 1 and 2 do not
     command = [sys.executable, "-m", "pipeline.execute", "--pages", str(FIXTURE_PAGES), "--params", str(params),
                "--root", str(tmp_path), "--smoke", "--datasets", "mnist-sample", "-j", "2", "--seeds", "3", "model_b"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, env=_own_temp(tmp_path))
+    store = tmp_path / "book" / "mnist-sample" / "runs" / "model_b"
     deadline = time.perf_counter() + 60
-    while not list((tmp_path / "tmp").rglob("runs/model_b/fixture-1.json")) and time.perf_counter() < deadline:
+    while len(list(store.glob("*.json"))) < 2 and time.perf_counter() < deadline:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGINT)  # seeds 0 and 1 are done, seed 2 takes a minute
+    os.killpg(proc.pid, signal.SIGINT)  # seeds 1 and 2 are in the store, seed 0 takes a minute
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-3000:]
-    store = tmp_path / "book" / "mnist-sample" / "runs" / "model_b"
-    assert sorted(p.name for p in store.iterdir()) == ["fixture-0.json", "fixture-1.json"]
+    assert sorted(p.name for p in store.iterdir()) == ["fixture-1.json", "fixture-2.json"]
     assert not (tmp_path / "book" / "mnist-sample" / "models" / "model_b.ipynb").exists()
 
 
@@ -322,15 +331,21 @@ def test_a_second_run_in_the_same_book_is_refused_naming_the_first(fixture_param
 
 
 def test_the_summary_table_prints_seconds_with_one_decimal():
-    table = schedule.summary_table([Outcome(name="mnist/model_03", ok=False, seconds=138.9, error="x")])
-    assert table.splitlines()[-1].split() == ["mnist/model_03", "FAILED", "—", "—", "—", "138.9"]
+    table = schedule.summary_table([Outcome(name="mnist/model_03", ok=False, seconds=13.94, error="x")],
+                                   [Outcome(name="mnist/model_03 seed 0", ok=True, seconds=138.9, stored={"k": "{}"}),
+                                    Outcome(name="mnist/model_03 seed 1", ok=True, seconds=0.2)])
+    assert table.splitlines()[-1].split() == ["mnist/model_03", "FAILED", "—", "—", "—", "1", "138.9", "13.9"]
 
 
-def test_jobs_start_longest_first_by_the_training_they_still_need(fixture_params, tmp_path):
+def test_seed_jobs_start_longest_first_by_the_training_they_still_need(fixture_params, tmp_path):
     book = book_for(tmp_path, fixture_params)
     jobs = {j.spec_id: j for j in jobs_for(book, seeds=[0, 1])}
-    by_estimate = [j.spec_id for j in schedule.longest_first(list(jobs.values()))]
-    assert by_estimate == sorted(jobs, key=lambda i: -jobs[i].estimated_cost())
+
+    def order(models: dict) -> list[str]:
+        return [j.name for j in schedule.longest_first(schedule.seed_jobs(list(models.values())))]
+
+    by_estimate = sorted(jobs, key=lambda i: -jobs[i].estimated_cost())
+    assert order(jobs) == [f"mnist-sample/{i} seed {s}" for i in by_estimate for s in (0, 1)]
     # recorded: model_a trains 50 s a seed (1 epoch), model_b 5 s (600 epochs); model_c, unrecorded, has model_b's
     # parameters, scaled by what was recorded: 55 s for 601 epochs' worth of cost, so 54.9 s a seed
     for spec_id, seconds in (("model_a", 100.0), ("model_b", 10.0)):
@@ -339,12 +354,13 @@ def test_jobs_start_longest_first_by_the_training_they_still_need(fixture_params
         record = record.model_copy(update={"seeds": [0, 1], "seconds": record.seconds.model_copy(
             update={"train": seconds})})
         (jobs[spec_id].models_dir / f"{spec_id}.json").write_text(record.model_dump_json())
-    assert [j.spec_id for j in schedule.longest_first(list(jobs.values()))] == ["model_c", "model_a", "model_b"]
-    # a model whose seeds are all stored has nothing left to train: it goes last however long its seeds took
-    jobs["model_a"].store.mkdir(parents=True)
-    for seed in (0, 1):
-        (jobs["model_a"].store / f"run-{seed}.json").write_text("{}")
-    assert [j.spec_id for j in schedule.longest_first(list(jobs.values()))][-1] == "model_a"
+    assert [n.split()[0] for n in order(jobs)] == ["mnist-sample/model_c"] * 2 + ["mnist-sample/model_a"] * 2 + [
+        "mnist-sample/model_b"] * 2
+    # a seed whose run is likely stored only checks that it is: it goes last however long its model trains
+    jobs["model_c"].store.mkdir(parents=True)
+    (jobs["model_c"].store / "run.json").write_text('{"seed": 1}')
+    restocked = {**jobs, "model_c": jobs["model_c"].with_stored_runs()}
+    assert order(restocked)[0] == "mnist-sample/model_c seed 0" and order(restocked)[-1] == "mnist-sample/model_c seed 1"
 
 
 def test_a_local_worker_holds_one_job_at_a_time():
@@ -489,19 +505,19 @@ def test_ctrl_c_and_sigterm_stop_within_seconds_keep_what_finished_and_the_next_
                                                                                               capsys, monkeypatch):
     models = tmp_path / "book" / "mnist-sample" / "models"
     # Ctrl-C (SIGINT to the process group, as a terminal sends it) while model_b and model_c run for a minute
-    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGINT, after="mnist-sample/model_a")
+    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGINT, after="mnist-sample/model_a:")
     assert (status, alive) == (130, []) and stopped < 20, (status, stopped, alive, err[-3000:])
-    assert "INTERRUPTED by SIGINT: 1 page(s) finished and kept (mnist-sample/model_a); not finished: " \
-           "mnist-sample/model_b, mnist-sample/model_c" in err
+    assert "INTERRUPTED by SIGINT: 2 job(s) finished and kept (mnist-sample/model_a seed 0, mnist-sample/model_a); " \
+           "not finished: mnist-sample/model_b, mnist-sample/model_c" in err
     assert sorted(p.name for p in models.iterdir()) == ["model_a", "model_a.ipynb", "model_a.json"]
     assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
     # SIGTERM (what kill, CI runners and container stops send) once model_b has finished in the resumed run
     (fixture_params / "model_b.yaml").write_text((fixture_params / "model_b.yaml").read_text()
                                                  .replace("epochs: 600", "epochs: 1"))
-    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGTERM, after="mnist-sample/model_b")
+    status, err, stopped, alive = _interrupt(tmp_path, fixture_params, signal.SIGTERM, after="mnist-sample/model_b:")
     assert (status, alive) == (130, []) and stopped < 20, (status, stopped, alive, err[-3000:])
-    assert "INTERRUPTED by SIGTERM: 1 page(s) finished and kept (mnist-sample/model_b); not finished: " \
-           "mnist-sample/model_c" in err
+    assert "INTERRUPTED by SIGTERM: 2 job(s) finished and kept (mnist-sample/model_b seed 0, mnist-sample/model_b); " \
+           "not finished: mnist-sample/model_c" in err
     assert (models / "model_b.ipynb").is_file() and not (models / "model_c.ipynb").exists()
     # the next run does only what is left
     (fixture_params / "model_c.yaml").write_text((fixture_params / "model_c.yaml").read_text()

@@ -100,3 +100,21 @@ def test_an_uninstalled_backend_is_refused_before_anything_runs(tmp_path, capsys
     err = capsys.readouterr().err
     assert status == 2 and "--backend torch: torch is not installed" in err and "Nothing was run." in err
     assert not (tmp_path / "book").exists()
+
+
+def test_a_seed_job_trains_on_its_worker_the_run_the_page_would_and_the_page_then_reuses_it(tmp_path):
+    from pipeline import jobs, schedule
+
+    page = smoke_model_job(tmp_path, "model_06", threads=1)
+    (seed,) = page.seed_jobs(seconds=1.0)
+    with schedule.client(1) as client:  # a worker process, as a build runs it
+        by_worker = client.submit(jobs.run_job, seed, pure=False).result()
+    assert by_worker.ok, by_worker.error
+    by_template = page.run()  # the page on an empty store: its kernel trains the seed itself
+    assert by_template.ok and list(by_template.stored) == list(by_worker.stored)  # the same key
+    worker_run, template_run = (results.RunRecord.model_validate_json(next(iter(o.stored.values())))
+                                for o in (by_worker, by_template))
+    assert worker_run.model_dump(exclude={"seconds"}) == template_run.model_dump(exclude={"seconds"})
+    seed.publish(by_worker)
+    reused = page.with_stored_runs().run()
+    assert reused.ok and reused.stored == {} and "0 run(s) trained, 1 reused from the store" in reused.notebook
