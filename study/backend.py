@@ -20,6 +20,7 @@ from study.typed import Strict
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT = "tensorflow"
+_threads: dict[str, int] = {}  # the threads per op Keras was set up with in this process
 
 
 class Hardware(Strict):
@@ -56,7 +57,8 @@ def use(name: str | None = None, threads: int = 0) -> ModuleType:
     """Keras on backend `name` with `threads` CPU threads per op (0: the backend's default, every core).
 
     Must run before Keras is first imported in this process (RuntimeError otherwise, unless it is the same
-    backend). GPUs, where the backend sees them, are claimed as needed rather than all at once.
+    backend and, where `threads` is given, the same threads: a process that trains many runs, as a worker does,
+    cannot give them other threads than its first). GPUs, where the backend sees them, are claimed as needed rather than all at once.
     """
     name = name or chosen()
     if name not in BACKENDS:
@@ -64,7 +66,11 @@ def use(name: str | None = None, threads: int = 0) -> ModuleType:
     if "keras" in sys.modules:
         if chosen() != name:
             raise RuntimeError(f"Keras already runs on {chosen()} in this process; it cannot switch to {name}")
+        if threads > 0 and _threads.get("set", threads) != threads:
+            raise RuntimeError(f"Keras already runs with {_threads['set'] or 'the default'} thread(s) per op in this "
+                               f"process; it cannot switch to {threads}")
         return sys.modules["keras"]
+    _threads["set"] = threads
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")

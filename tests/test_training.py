@@ -118,3 +118,15 @@ def test_a_seed_job_trains_on_its_worker_the_run_the_page_would_and_the_page_the
     seed.publish(by_worker)
     reused = page.with_stored_runs().run()
     assert reused.ok and reused.stored == {} and "0 run(s) trained, 1 reused from the store" in reused.notebook
+
+
+def test_a_process_set_up_with_some_threads_refuses_to_train_with_others():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import study.backend as b\nb.use('tensorflow', 1); b.use('tensorflow', 1); b.use()\n"
+            "try:\n    b.use('tensorflow', 2)\nexcept RuntimeError as exc:\n    print(exc)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "Keras already runs with 1 thread(s) per op in this process; it cannot switch to 2" in out
