@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import logging
 
 
 @functools.lru_cache(maxsize=4)
@@ -23,6 +24,7 @@ def train(spec_path: str, seed: int, *, dataset: str, requested: str | None, dat
     import study.backend
 
     study.backend.use(backend, threads)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # a worker's next model retraces: say nothing of it
     from study import runs, spec, training
 
     training.set_precision(precision)
