@@ -178,13 +178,14 @@ def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, ep
         configs[f"pipeline -j {cores}"] = [[*study, "-j", str(cores)]]
         times: dict[str, list[float]] = {name: [] for name in configs}
         shares: list[float | None] = []
-        for _ in range(repeats):
+        for repeat in range(1, repeats + 1):
             for name, commands in configs.items():
                 shutil.rmtree(Path(tmp) / "book", ignore_errors=True)
                 seconds, printed = _seconds(*commands)
                 times[name].append(seconds)
                 if name == f"pipeline -j {cores}":
                     shares.append(busy(printed))
+                print(f"repeat {repeat}, {name}: {seconds:.1f} s", flush=True)
     plain, parallel = times["plain fit, one after another"], times[f"pipeline -j {cores}"]
     shape = f"{epochs} epoch(s) per model" if epochs else "the parameter files' epochs"
     print(f"\n## The ten-model study on {dataset}: {seeds} seed(s), {shape}, all its training images; "
