@@ -1,8 +1,8 @@
 """Jobs, derived from the declared pages: one per training run a model page lacks (a seed job), one per page to
 execute. A job carries its input files (template, parameter files, result files, stored runs) as data, runs on a
 worker in a scratch folder of its own and returns what it produced as an Outcome; the client publishes that into
-`book/`, atomically. A worker reads nothing of the
-client's disk and writes nothing outside its scratch folder, so it may be another machine."""
+`book/`, atomically. A worker reads nothing of the client's disk and writes nothing outside its scratch folder, so
+it may be another machine."""
 
 from __future__ import annotations
 
@@ -133,7 +133,8 @@ class SeedJob:
 
 @dataclass(frozen=True)
 class ModelJob:
-    """One model page to execute: the parameter file, the data it runs on and every option of the run."""
+    """One model page to execute: the parameter file, the data it runs on, every option of the run, and the seed
+    trainer (`module:function`) its seed jobs call."""
 
     spec_id: str
     title: str
@@ -210,11 +211,11 @@ class ModelJob:
         for those that are likely stored already."""
         spec = next(content for name, content in self.inputs if name == f"params/{self.spec_id}.yaml")
         stored = [(name, content) for name, content in self.inputs if name.startswith(f"{RUNS}/")]
+        options = {k: v for k, v in self.parameters.items()
+                   if k not in ("spec_path", "seeds", "results_dir", "runs_dir", "inputs_hash")}
         jobs = []
         for seed in self.seeds:
             mine = tuple((name, content) for name, content in stored if _seed_of(content) == seed)
-            options = {k: v for k, v in self.parameters.items() if k not in ("spec_path", "seeds", "results_dir",
-                                                                              "runs_dir", "inputs_hash")}
             jobs.append(SeedJob(self.spec_id, self.dataset, seed, self.trainer, options, self.inputs_hash, self.store,
                                 0.0 if mine else seconds, self.scratch_root, self.gpus,
                                 ((f"params/{self.spec_id}.yaml", spec), *mine)))
