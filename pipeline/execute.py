@@ -210,9 +210,8 @@ def _pages_when_seeded(models: list[ModelJob]) -> tuple[list[SeedJob], Callable[
     def then(job: Job, outcome: Outcome) -> list[Job]:
         if not isinstance(job, SeedJob):
             return []
-        page = job.name.rsplit(" seed ", 1)[0]
-        left[page] -= 1
-        return [pages[page].with_stored_runs()] if left[page] == 0 else []
+        left[job.page] -= 1
+        return [pages[job.page].with_stored_runs()] if left[job.page] == 0 else []
 
     return schedule.seed_jobs(models), then
 

@@ -106,8 +106,13 @@ class SeedJob:
     inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
 
     @property
+    def page(self) -> str:
+        """The name of the model page's job this run is for."""
+        return f"{self.dataset}/{self.spec_id}"
+
+    @property
     def name(self) -> str:
-        return f"{self.dataset}/{self.spec_id} seed {self.seed}"
+        return f"{self.page} seed {self.seed}"
 
     def run(self) -> Outcome:
         """Train the run (on a worker, in its process); the outcome carries it if it was trained, nothing if the run
@@ -119,9 +124,7 @@ class SeedJob:
             folder = scratch / RUNS / self.spec_id
             getattr(importlib.import_module(module), function)(
                 str(scratch / "params" / f"{self.spec_id}.yaml"), self.seed, store=str(folder), **self.parameters)
-            shipped = {name for name, _ in self.inputs}
-            return {"stored": {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
-                               if f"{RUNS}/{self.spec_id}/{p.name}" not in shipped}}
+            return {"stored": _trained_runs(scratch, self.spec_id, self.inputs)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
 
@@ -177,12 +180,8 @@ class ModelJob:
         """Execute the model template (on a worker); the outcome carries the notebook, the records it wrote and the
         runs it trained. A local job (no `scratch_root`: the client's own machine) also keeps each trained run
         in the book's store as it goes, so that a run interrupted or failing later keeps its finished seeds."""
-        shipped = {name for name, _ in self.inputs}
-
         def trained(scratch: Path) -> dict[str, str]:
-            folder = scratch / RUNS / self.spec_id
-            return {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
-                    if f"{RUNS}/{self.spec_id}/{p.name}" not in shipped}
+            return _trained_runs(scratch, self.spec_id, self.inputs)
 
         def execute(scratch: Path) -> dict:
             if self.gpus:
@@ -284,6 +283,13 @@ class PageJob:
     def is_fresh(self) -> bool:
         """The page exists and was made from the same inputs."""
         return staleness.recorded_hash(self.output) == self.inputs_hash
+
+
+def _trained_runs(scratch: Path, spec_id: str, shipped: Inputs) -> dict[str, str]:
+    """The runs a job's scratch folder holds for `spec_id` that it was not shipped: those it trained, by file name."""
+    names = {name for name, _ in shipped}
+    folder = scratch / RUNS / spec_id
+    return {p.name: p.read_text() for p in sorted(folder.glob("*.json")) if f"{RUNS}/{spec_id}/{p.name}" not in names}
 
 
 def _stored(store: Path, spec_id: str) -> Inputs:
