@@ -32,7 +32,8 @@ from study.typed import Strict
 
 class Outcome(Strict):
     """How a job went: its name, success, wall time, the error if any, the executed notebook (or the page marked as
-    failed) as nbformat JSON, for a model job its records, and the runs a job trained for the store (by file name)."""
+    failed) as nbformat JSON, for a model job its records, the runs a job trained for the store (by file name), and
+    for a seed job the page it trains for."""
 
     name: str
     ok: bool
@@ -42,6 +43,7 @@ class Outcome(Strict):
     record: ModelRecord | None = None
     runs: list[RunRecord] = []
     stored: dict[str, str] = {}
+    for_page: str = ""
 
 
 def failed_path(output: Path) -> Path:
@@ -54,22 +56,23 @@ TEMPLATE = "template"  # the folder of the job's scratch folder that holds its t
 RUNS = "runs"  # the folder of a model job's scratch folder that holds the stored runs it may reuse
 
 
-def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run) -> Outcome:
+def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run, for_page: str = "") -> Outcome:
     """Call `run(scratch)` in a scratch folder of its own under `scratch_root`, holding the job's input files at
     their relative paths (the notebook's working folder: no path of the client's disk reaches a page); an
     Outcome, never raising."""
+    who = {"name": name, "for_page": for_page}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="job-", dir=scratch_root) as scratch:
         try:
             for relative, content in inputs:
                 (Path(scratch) / relative).parent.mkdir(parents=True, exist_ok=True)
                 (Path(scratch) / relative).write_bytes(content)
-            return Outcome(name=name, ok=True, **run(Path(scratch)), seconds=time.perf_counter() - start)
+            return Outcome(**who, ok=True, **run(Path(scratch)), seconds=time.perf_counter() - start)
         except NotebookFailed as exc:
             page = nbformat.writes(exc.page) if exc.page is not None else None
-            return Outcome(name=name, ok=False, seconds=time.perf_counter() - start, error=str(exc), notebook=page)
+            return Outcome(**who, ok=False, seconds=time.perf_counter() - start, error=str(exc), notebook=page)
         except Exception as exc:  # noqa: BLE001 - a job's failure is reported, the others go on
-            return Outcome(name=name, ok=False, seconds=time.perf_counter() - start,
+            return Outcome(**who, ok=False, seconds=time.perf_counter() - start,
                            error="".join(traceback.format_exception_only(exc)).strip())
 
 
@@ -126,7 +129,7 @@ class SeedJob:
                 str(scratch / "params" / f"{self.spec_id}.yaml"), self.seed, store=str(folder), **self.parameters)
             return {"stored": _trained_runs(scratch, self.spec_id, self.inputs)}
 
-        return _attempt(self.name, self.scratch_root, self.inputs, execute)
+        return _attempt(self.name, self.scratch_root, self.inputs, execute, for_page=self.page)
 
     def publish(self, outcome: Outcome) -> None:
         """Write the trained run into the store (on the client)."""

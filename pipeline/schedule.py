@@ -87,6 +87,7 @@ def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - Dask's KilledWorker, or a lost connection: that job failed
                 outcome = Outcome(name=job.name, ok=False, seconds=time.perf_counter() - start,
+                                  for_page=job.page if isinstance(job, SeedJob) else "",
                                   error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
             yield job, outcome
             more = then(job, outcome) if then else []
@@ -128,7 +129,7 @@ def line(outcome: Outcome) -> str:
     or status, and its time."""
     if not outcome.ok:
         return f"  {outcome.name}: FAILED after {outcome.seconds:.0f} s: {outcome.error}"
-    if " seed " in outcome.name:
+    if outcome.for_page:
         return f"  {outcome.name}: {'trained' if outcome.stored else 'stored run found'}, {outcome.seconds:.0f} s"
     if outcome.record is None:
         return f"  {outcome.name}: ok, {outcome.seconds:.0f} s"
@@ -144,7 +145,7 @@ def summary_table(outcomes: list[Outcome], seeds: list[Outcome] = ()) -> str:
     rows = []
     for o in outcomes:
         acc = o.record.summary.accuracy if o.ok and o.record else None
-        trained = [s for s in seeds if s.name.startswith(f"{o.name} seed ") and s.stored]
+        trained = [s for s in seeds if s.for_page == o.name and s.stored]
         rows.append({"model": o.name, "status": "ok" if o.ok else "FAILED",
                      "accuracy": f"{acc.mean:.4f}" if acc else "—",
                      "sd": f"{acc.sd:.4f}" if acc and acc.n > 1 else "—", "seeds": str(acc.n) if acc else "—",

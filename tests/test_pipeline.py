@@ -332,8 +332,10 @@ def test_a_second_run_in_the_same_book_is_refused_naming_the_first(fixture_param
 
 def test_the_summary_table_prints_seconds_with_one_decimal():
     table = schedule.summary_table([Outcome(name="mnist/model_03", ok=False, seconds=13.94, error="x")],
-                                   [Outcome(name="mnist/model_03 seed 0", ok=True, seconds=138.9, stored={"k": "{}"}),
-                                    Outcome(name="mnist/model_03 seed 1", ok=True, seconds=0.2)])
+                                   [Outcome(name="mnist/model_03 seed 0", ok=True, seconds=138.9, stored={"k": "{}"},
+                                            for_page="mnist/model_03"),
+                                    Outcome(name="mnist/model_03 seed 1", ok=True, seconds=0.2,
+                                            for_page="mnist/model_03")])
     assert table.splitlines()[-1].split() == ["mnist/model_03", "FAILED", "—", "—", "—", "1", "138.9", "13.9"]
 
 
