@@ -1,7 +1,7 @@
 """Benchmarks that credit each gain to its cause: every ratio is measured in one run against a baseline that
 differs in that cause alone, every cell repeated (alternating its configurations) with its median and spread.
 
-Usage: python -m pipeline.bench [--only steps|parallel|precision|study] [--dataset fashion-mnist]
+Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes] [--dataset fashion-mnist]
        [--study-dataset DATASET] [--study-seeds 3] [--study-epochs N] [--models model_01 model_04 model_06]
        [--epochs 3] [--images 20000] [--repeats 3]
 
@@ -14,6 +14,10 @@ Usage: python -m pipeline.bench [--only steps|parallel|precision|study] [--datas
              files' epochs, every run trained) against the loop a reader would write: plain `fit`, one run after
              another (the same 30 runs), in one Python process; with the workers' mean busy share in each
              pipeline run. On 2 cores and the full MNIST a repeat takes about 40 minutes (--study-epochs 1: 5).
+- routes:    the routes to a cheaper run, each in a fresh process with one thread (as a worker trains), three seeds
+             of a model with the study's trainer one after another against: the three seeds in one Keras graph
+             (each its own initialisation and shuffle), XLA (`jit_compile=True`), and a `tf.data` input pipeline;
+             seconds for the three seeds, compiling included, and their test accuracies.
 """
 
 from __future__ import annotations
@@ -62,11 +66,92 @@ def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, pr
             "accuracy": accuracy}
 
 
-def _fresh_process(*args: str) -> dict:
-    """`measure` in a fresh Python process; its JSON result."""
-    out = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", *args], cwd=REPO, check=True,
+def _fresh_process(*args: str, internal: str = "--measure") -> dict:
+    """`measure` (or the `internal` option's measurement) in a fresh Python process; its JSON result."""
+    out = subprocess.run([sys.executable, "-m", "pipeline.bench", internal, *args], cwd=REPO, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.splitlines()[-1])
+
+
+ROUTES = ("one after another", "one graph", "xla", "tf.data")
+
+
+def route(spec_id: str, dataset: str, how: str, seeds: int, epochs: int) -> dict:
+    """Train `seeds` seeds of a model with one thread, `how` (one of ROUTES), in this process; the seconds from the
+    first build to the last fit's end, and each seed's test accuracy. Run in a fresh process."""
+    import numpy as np
+
+    from study import backend
+
+    keras = backend.use(threads=1)
+    from study import data as data_mod
+    from study import models, training
+    from study.spec import load_specs
+
+    spec = load_specs()[spec_id]
+    data = data_mod.load(dataset)
+    x, y = training.as_inputs(data.x_train), data.y_train
+    fitted = int(len(y) * (1 - spec.training.validation_split))
+    validation = (x[fitted:], y[fitted:])
+    batch = spec.training.batch_size
+    start = time.perf_counter()
+    nets = []
+    if how == "one graph":
+        for seed in range(seeds):
+            backend.seed_everything(seed)
+            nets.append(models.build(spec))
+            nets[-1].name = f"seed_{seed}"
+        inputs = [keras.Input(models.INPUT_SHAPE) for _ in nets]
+        graph = keras.Model(inputs, [net(i) for net, i in zip(nets, inputs)])
+        graph.compile(optimizer=keras.optimizers.Adam(spec.training.learning_rate),
+                      loss=["sparse_categorical_crossentropy"] * seeds, metrics=[["accuracy"]] * seeds,
+                      steps_per_execution=training.STEPS_PER_EXECUTION)
+        shuffles = [np.random.default_rng(seed) for seed in range(seeds)]
+        for _ in range(epochs):
+            orders = [rng.permutation(fitted) for rng in shuffles]
+            graph.fit([x[o] for o in orders], [y[o] for o in orders], batch_size=batch, shuffle=False, verbose=0,
+                      validation_data=([validation[0]] * seeds, [validation[1]] * seeds))
+    else:
+        import tensorflow as tf
+
+        for seed in range(seeds):
+            backend.seed_everything(seed)
+            net = models.build(spec)
+            if how == "xla":
+                net.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"],
+                            steps_per_execution=training.STEPS_PER_EXECUTION, jit_compile=True)
+            if how == "tf.data":
+                train = (tf.data.Dataset.from_tensor_slices((x[:fitted], y[:fitted])).cache()
+                         .shuffle(fitted, seed=seed, reshuffle_each_iteration=True).batch(batch)
+                         .prefetch(tf.data.AUTOTUNE))
+                net.fit(train, epochs=epochs, validation_data=validation, verbose=0)
+            else:
+                net.fit(x, y, batch_size=batch, epochs=epochs, validation_split=spec.training.validation_split,
+                        shuffle=True, verbose=0)
+            nets.append(net)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds,
+            "accuracy": [float(np.mean(training.predict(net, data.x_test) == data.y_test)) for net in nets]}
+
+
+def routes_cell(models: list[str], dataset: str, epochs: int, seeds: int, repeats: int) -> None:
+    """(e) Each route against three seeds one after another with the study's trainer, fresh one-thread processes,
+    the routes alternated within each repeat; printed as speed-ups of medians with the per-repeat range."""
+    print(f"\n## (e) Routes to a cheaper run: {dataset}, all its training images, {epochs} epoch(s), {seeds} seeds, "
+          f"one thread, {repeats} repeats; seconds for the seeds, compiling included, median (min–max); speed-up "
+          f"against one after another, of medians (per-repeat range); mean test accuracy", flush=True)
+    for spec_id in models:
+        times: dict[str, list[float]] = {how: [] for how in ROUTES}
+        accuracy: dict[str, list[float]] = {how: [] for how in ROUTES}
+        for _ in range(repeats):
+            for how in ROUTES:
+                result = _fresh_process(spec_id, dataset, how, str(seeds), str(epochs), internal="--route")
+                times[how].append(result["seconds"])
+                accuracy[how] += result["accuracy"]
+        base = times[ROUTES[0]]
+        print(f"{spec_id}: " + "; ".join(
+            f"{how} {_spread(v, 1)} s" + ("" if v is base else f" = {_ratios(base, v, False)}")
+            + f", accuracy {statistics.mean(accuracy[how]):.4f}" for how, v in times.items()), flush=True)
 
 
 def _spread(values: list[float], digits: int = 0) -> str:
@@ -206,7 +291,7 @@ def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, ep
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("steps", "parallel", "precision", "study"), default=None)
+    parser.add_argument("--only", choices=("steps", "parallel", "precision", "study", "routes"), default=None)
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--study-dataset", default=None,
                         help="the dataset of the ten-model cells (b) and (d), if not --dataset (mnist-sample: minutes)")
@@ -218,15 +303,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=20000, help="training images per measurement (per-process cells)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of every cell, at least 2")
     parser.add_argument("--measure", nargs=7, help="internal: one measurement, printed as JSON")
+    parser.add_argument("--route", nargs=5, metavar=("MODEL", "DATASET", "ROUTE", "SEEDS", "EPOCHS"),
+                        help="internal: one route's measurement, printed as JSON")
     parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [SEEDS PART PARTS]",
                         help="internal: the reader's loop")
     args = parser.parse_args(argv)
-    if args.repeats < 2 and not (args.measure or args.plain_loop):
+    if args.repeats < 2 and not (args.measure or args.plain_loop or args.route):
         parser.error("--repeats must be at least 2: every cell reports a median and a spread")
     kernel_env()
     if args.measure:
         spec_id, dataset, epochs, images, steps, precision, threads = args.measure
         print(json.dumps(measure(spec_id, dataset, int(epochs), int(images), int(steps), precision, int(threads))))
+        return 0
+    if args.route:
+        spec_id, dataset, how, seeds, epochs = args.route
+        print(json.dumps(route(spec_id, dataset, how, int(seeds), int(epochs))))
         return 0
     if args.plain_loop:
         params, dataset, *part = args.plain_loop
@@ -246,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                          args.dataset, args.epochs, args.images, args.repeats, cores)
     if args.only in (None, "parallel", "study"):
         study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds, args.study_epochs)
+    if args.only in (None, "routes"):
+        routes_cell(args.models, args.dataset, args.epochs, args.study_seeds, args.repeats)
     return 0
 
 

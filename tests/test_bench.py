@@ -32,3 +32,12 @@ def test_the_busy_share_is_read_from_what_the_pipeline_printed():
     printed = "executed 10 model(s)\n30 run(s) trained, 0 found stored; the 2 worker(s) were busy 1.94 of 2 on " \
               "average (97% of 905 s)\n"
     assert bench.busy(printed) == 0.97 and bench.busy("executed 0 model(s)") is None
+
+
+@pytest.mark.parametrize("how", bench.ROUTES[1:])
+def test_each_route_trains_every_seed_in_a_fresh_process(how):
+    out = subprocess.run([sys.executable, "-m", "pipeline.bench", "--route", "model_06", "mnist-sample", how, "2", "1"],
+                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["seconds"] > 0 and len(result["accuracy"]) == 2
+    assert all(accuracy > 0.5 for accuracy in result["accuracy"])
