@@ -54,6 +54,12 @@ def failed_path(output: Path) -> Path:
 Inputs = tuple[tuple[str, bytes], ...]
 TEMPLATE = "template"  # the folder of the job's scratch folder that holds its template
 RUNS = "runs"  # the folder of a model job's scratch folder that holds the stored runs it may reuse
+PARAMS = "params"  # the folder of a job's scratch folder that holds its parameter files
+
+
+def spec_input(spec_id: str) -> str:
+    """Where a job's scratch folder holds the parameter file of `spec_id`."""
+    return f"{PARAMS}/{spec_id}.yaml"
 
 
 def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run, for_page: str = "") -> Outcome:
@@ -126,7 +132,7 @@ class SeedJob:
             module, function = self.trainer.split(":")
             folder = scratch / RUNS / self.spec_id
             getattr(importlib.import_module(module), function)(
-                str(scratch / "params" / f"{self.spec_id}.yaml"), self.seed, store=str(folder), **self.parameters)
+                str(scratch / spec_input(self.spec_id)), self.seed, store=str(folder), **self.parameters)
             return {"stored": _trained_runs(scratch, self.spec_id, self.inputs)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute, for_page=self.page)
@@ -174,7 +180,7 @@ class ModelJob:
     def parameters(self) -> dict:
         """The values for the model template's parameters cell, paths relative to the job's scratch folder: the
         parameter file at `params/<id>.yaml`, the records written to `results/`."""
-        return {"spec_path": f"params/{self.spec_id}.yaml", "dataset": self.dataset, "requested": self.requested,
+        return {"spec_path": spec_input(self.spec_id), "dataset": self.dataset, "requested": self.requested,
                 "data_sha256": self.data_sha256, "smoke": self.smoke, "seeds": list(self.seeds),
                 "threads": self.threads, "precision": self.precision, "backend": self.backend,
                 "results_dir": "results", "runs_dir": RUNS, "inputs_hash": self.inputs_hash}
@@ -211,7 +217,7 @@ class ModelJob:
         """A seed job per seed of the page, each shipped the stored runs of its seed (the worker tells whether one
         of them is its run: the key depends on the worker's backend), each estimated at `seconds` of training but
         for those that are likely stored already."""
-        spec = next(content for name, content in self.inputs if name == f"params/{self.spec_id}.yaml")
+        spec = next(content for name, content in self.inputs if name == spec_input(self.spec_id))
         stored = [(name, content) for name, content in self.inputs if name.startswith(f"{RUNS}/")]
         options = {k: v for k, v in self.parameters.items()
                    if k not in ("spec_path", "seeds", "results_dir", "runs_dir", "inputs_hash")}
@@ -220,7 +226,7 @@ class ModelJob:
             mine = tuple((name, content) for name, content in stored if _seed_of(content) == seed)
             jobs.append(SeedJob(self.spec_id, self.dataset, seed, self.trainer, options, self.inputs_hash, self.store,
                                 0.0 if mine else seconds, self.scratch_root, self.gpus,
-                                ((f"params/{self.spec_id}.yaml", spec), *mine)))
+                                ((spec_input(self.spec_id), spec), *mine)))
         return jobs
 
     def publish(self, outcome: Outcome) -> None:
@@ -327,7 +333,7 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
                                       seeds=seeds, smoke=smoke, precision=precision, threads=threads,
                                       device=device_kind(gpus), backend=f"{backend} {backend_version(backend)}")
         store = book.runs_dir(data.name, spec_id)
-        inputs = ((f"params/{spec_id}.yaml", spec), (f"{TEMPLATE}/{book.model_template.name}", template),
+        inputs = ((spec_input(spec_id), spec), (f"{TEMPLATE}/{book.model_template.name}", template),
                   *_stored(store, spec_id))
         jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
                              data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
@@ -344,7 +350,8 @@ def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path 
     specs = [(f"{i}.yaml", (book.params_dir / f"{i}.yaml").read_bytes()) for i in book.ids]
     records = [(d, f"{i}.json", (d / f"{i}.json").read_bytes()) for d in page.reads for i in book.ids
                if (d / f"{i}.json").is_file()]
-    inputs = [(f"params/{name}", content) for name, content in specs] + [(f"{TEMPLATE}/{page.template.name}", template)]
+    inputs = [(f"{PARAMS}/{name}", content) for name, content in specs]
+    inputs.append((f"{TEMPLATE}/{page.template.name}", template))
     designs = [(d, results.design_path(d).read_bytes()) for d in page.reads if results.design_path(d).is_file()]
     for models_dir, name, content in records:
         folder = f"results/{models_dir.parent.name}/models"
