@@ -22,7 +22,11 @@ VENV = ROOT / ".nox" / "study"
 BIN = VENV / "bin"
 REQUIREMENTS = ROOT / "requirements.txt"
 INDEX = ROOT / "_build" / "html" / "index.html"
-FASHION = {"dataset-fashion-mnist": "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"}
+
+sys.path.insert(0, str(ROOT))  # study.sources imports the standard library alone
+from study.sources import FASHION_DEBIAN_DIR, FASHION_DEBIAN_PACKAGE, FASHION_FILES  # noqa: E402
+
+FASHION = {FASHION_DEBIAN_PACKAGE: str(FASHION_DEBIAN_DIR / FASHION_FILES[-1])}
 
 
 def study_env(session: nox.Session) -> dict[str, str]:

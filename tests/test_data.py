@@ -3,6 +3,8 @@ import gzip
 import hashlib
 import http.server
 import io
+import subprocess
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -344,3 +346,88 @@ def test_a_download_cut_half_way_leaves_nothing_behind(tmp_path, server):
     assert_refused(tmp_path, url, source, rf"could not get {source.filename} \(SHA-256 {source.sha256}\) from "
                                           rf"{url}simple/")
     assert f"/files/{source.filename}" in requests
+
+
+# The sources table: each dataset's sources, tried in order, and the stand-ins a run falls back to.
+
+def test_every_dataset_has_a_loader_and_its_sources_in_order():
+    assert data.DATASETS == tuple(data.LOADERS) == tuple(data.SOURCES) == tuple(data.LABELS)
+    assert data.SOURCES["mnist"] == ("_users_mnist_npz", "_index_cache", "_keras_mnist", "_package_index")
+    for name in data.DATASETS:
+        assert callable(getattr(data, data.LOADERS[name]))
+        assert all(callable(getattr(data, source)) for source in data.SOURCES[name])
+    assert set(data.STAND_INS) | set(data.STAND_INS.values()) <= set(data.DATASETS)
+
+
+def test_sources_are_looked_up_when_called(monkeypatch):
+    monkeypatch.setattr(data, "_users_mnist_npz", lambda index: data.Dataset("mnist", "patched", *[np.zeros(1)] * 4))
+    assert data.load("mnist").source == "patched"
+
+
+def test_a_source_that_cannot_serve_passes_on_and_each_reason_is_reported(tmp_path, monkeypatch):
+    def refuses(why):
+        def source(directory):
+            raise data.DataUnavailable(why)
+        return source
+
+    monkeypatch.setattr(data, "_fashion_files", refuses("no files"))
+    monkeypatch.setattr(data, "_keras_fashion", refuses("no download"))
+    with pytest.raises(data.DataUnavailable, match="^Fashion-MNIST could not be had: no files; no download$"):
+        data.load("fashion-mnist")
+    monkeypatch.setattr(data, "_fashion_files", refuses(""))
+    with pytest.raises(data.DataUnavailable, match="^Fashion-MNIST could not be had: no download$"):
+        data.load("fashion-mnist")
+
+
+def test_fashion_mnist_without_debian_files_or_a_download_is_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "FASHION_ORIGIN", "http://127.0.0.1:9/unreachable/")
+    with pytest.raises(data.DataUnavailable, match=rf"^Fashion-MNIST could not be had: Debian's files are not in "
+                                                   rf"{tmp_path} \(apt-get install dataset-fashion-mnist\); Keras' "
+                                                   rf"download failed: .*127\.0\.0\.1:9"):
+        data.load_fashion_mnist(tmp_path)
+
+
+def test_a_corrupt_mnist_npz_in_the_data_dir_is_not_downloaded_over(tmp_path, server, monkeypatch):
+    url, served, requests, _ = server
+    make_npz(served / "mnist.npz")
+    make_npz(tmp_path / "mnist.npz", seed=7)
+    before = (tmp_path / "mnist.npz").read_bytes()
+    monkeypatch.setenv("STUDY_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "MNIST_ORIGIN", url + "mnist.npz")
+    with pytest.raises(data.DataUnavailable) as refused:
+        data.load("mnist")
+    reasons = str(refused.value)
+    assert "truncated or corrupt" in reasons and "Keras' download" not in reasons and "package index" in reasons
+    assert requests == [] and (tmp_path / "mnist.npz").read_bytes() == before
+
+
+def test_resolve_falls_back_by_the_stand_ins_table(monkeypatch):
+    def unavailable():
+        raise data.DataUnavailable("Fashion-MNIST could not be had: none here")
+
+    monkeypatch.setattr(data, "load_fashion_mnist", unavailable)
+    with pytest.raises(data.DataUnavailable, match="none here"):
+        data.resolve("fashion-mnist")
+    monkeypatch.setitem(data.STAND_INS, "fashion-mnist", "mnist-sample")
+    used = data.resolve("fashion-mnist")
+    assert (used.name, used.requested, used.fallback_reason) == ("mnist-sample", "fashion-mnist",
+                                                                 "Fashion-MNIST could not be had: none here")
+
+
+def test_advice_says_what_gets_each_dataset_and_that_a_rerun_computes_its_pages():
+    assert data.advice("mnist") == (
+        "To use the full MNIST, let this machine reach the Python package index or Keras' download host, or put "
+        "Keras' mnist.npz in $STUDY_DATA_DIR or ~/.keras/datasets/, and rerun: its pages are then computed without "
+        "--force.")
+    assert "apt-get install dataset-fashion-mnist" in data.advice("fashion-mnist")
+    assert all(data.advice(name).endswith("without --force.") for name in data.DATASETS)
+
+
+def test_the_debian_path_is_one_fact_that_the_noxfile_can_read_without_numpy():
+    from study import sources
+
+    assert data.FASHION_DEBIAN_DIR is sources.FASHION_DEBIAN_DIR and data.FASHION_FILES is sources.FASHION_FILES
+    root = Path(__file__).resolve().parent.parent
+    probe = "import sys, study.sources; assert not {'numpy', 'study.data'} & set(sys.modules), sys.modules"
+    subprocess.run([sys.executable, "-S", "-c", probe], cwd=root, check=True)
+    assert "/usr/share/datasets/fashion-mnist" not in (root / "noxfile.py").read_text()
