@@ -26,7 +26,7 @@ from study.backend import version as backend_version
 from study.data import Dataset
 from study.files import write_atomic
 from study.results import ModelRecord, RunRecord
-from study.spec import ModelSpec, load_spec
+from study.spec import ModelSpec, conv_shapes, load_spec
 from study.typed import Strict
 
 
@@ -63,9 +63,9 @@ def spec_input(spec_id: str) -> str:
 
 
 def _attempt(name: str, scratch_root: Path | None, inputs: Inputs, run, for_page: str = "") -> Outcome:
-    """Call `run(scratch)` in a scratch folder of its own under `scratch_root`, holding the job's input files at
-    their relative paths (the notebook's working folder: no path of the client's disk reaches a page); an
-    Outcome, never raising."""
+    """Call `run(scratch)` in a scratch folder of its own under `scratch_root` (None: the worker's temporary
+    folder), holding the job's input files at their relative paths (the notebook's working folder: no path of the
+    client's disk reaches a page); an Outcome, never raising."""
     who = {"name": name, "for_page": for_page}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="job-", dir=scratch_root) as scratch:
@@ -145,8 +145,9 @@ class SeedJob:
 
 @dataclass(frozen=True)
 class ModelJob:
-    """One model page to execute: the parameter file, the data it runs on, every option of the run, and the seed
-    trainer (`module:function`) its seed jobs call."""
+    """One model page to execute: the parameter file, the data it runs on, every option of the run, the seed
+    trainer (`module:function`) its seed jobs call, whether it runs on the client's own machine (`local`: no
+    scheduler) and where its scratch folders go (`scratch_root`; None: the worker's temporary folder)."""
 
     spec_id: str
     title: str
@@ -164,6 +165,7 @@ class ModelJob:
     inputs_hash: str
     store: Path
     trainer: str = ""
+    local: bool = False
     scratch_root: Path | None = None
     gpus: int = 0
     inputs: Inputs = field(default=(), hash=False, compare=False, repr=False)
@@ -187,23 +189,22 @@ class ModelJob:
 
     def run(self) -> Outcome:
         """Execute the model template (on a worker); the outcome carries the notebook, the records it wrote and the
-        runs it trained. A local job (no `scratch_root`: the client's own machine) also keeps each trained run
-        in the book's store as it goes, so that a run interrupted or failing later keeps its finished seeds."""
+        runs it trained. A `local` job (on the client's own machine) also keeps each trained run in the book's store
+        as it goes, so that a run interrupted or failing later keeps its finished seeds."""
         def trained(scratch: Path) -> dict[str, str]:
             return _trained_runs(scratch, self.spec_id, self.inputs)
 
         def execute(scratch: Path) -> dict:
             if self.gpus:
                 pin_to_own_gpu(self.gpus)
-            local = self.scratch_root is not None
             try:
                 nb = run_notebook(scratch / TEMPLATE / self.template.name, self.parameters, scratch, title=self.title)
             finally:
-                if local:
+                if self.local:
                     for name, text in trained(scratch).items():
                         write_atomic(self.store / name, text)
             record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
-            return {"notebook": nbformat.writes(nb), "record": record, "stored": {} if local else trained(scratch),
+            return {"notebook": nbformat.writes(nb), "record": record, "stored": {} if self.local else trained(scratch),
                     "runs": results.read_runs(scratch / "results", record)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
@@ -224,9 +225,10 @@ class ModelJob:
         jobs = []
         for seed in self.seeds:
             mine = tuple((name, content) for name, content in stored if _seed_of(content) == seed)
-            jobs.append(SeedJob(self.spec_id, self.dataset, seed, self.trainer, options, self.inputs_hash, self.store,
-                                0.0 if mine else seconds, self.scratch_root, self.gpus,
-                                ((spec_input(self.spec_id), spec), *mine)))
+            jobs.append(SeedJob(spec_id=self.spec_id, dataset=self.dataset, seed=seed, trainer=self.trainer,
+                                parameters=options, inputs_hash=self.inputs_hash, store=self.store,
+                                seconds=0.0 if mine else seconds, scratch_root=self.scratch_root, gpus=self.gpus,
+                                inputs=((spec_input(self.spec_id), spec), *mine)))
         return jobs
 
     def publish(self, outcome: Outcome) -> None:
@@ -255,12 +257,10 @@ class ModelJob:
         """A relative estimate of one seed's training time from the parameter file: epochs × the convolutions'
         multiply-adds per image plus the first dense layer's weights."""
         spec = load_spec(self.spec_file)
-        side, channels, work = 28, 1, 0
-        for conv in spec.conv:
-            side -= conv.kernel - 1
-            work += side * side * conv.kernel**2 * channels * conv.filters
-            side, channels = side // spec.pool, conv.filters
-        work += side * side * channels * spec.dense_units
+        shapes = conv_shapes(spec)
+        work = sum(shape.side_out**2 * conv.kernel**2 * shape.channels_in * conv.filters
+                   for conv, shape in zip(spec.conv, shapes))
+        work += shapes[-1].pooled**2 * spec.conv[-1].filters * spec.dense_units
         return spec.training.epochs * work
 
 
@@ -322,9 +322,8 @@ def run_job(job: SeedJob | ModelJob | PageJob) -> Outcome:
 def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data: Dataset, seeds: list[int],
                smoke: bool, threads: int, precision: str, backend: str, gpus: list[str], science: str,
                scratch_root: Path | None = None) -> list[ModelJob]:
-    """A job per chosen parameter file on the data a run really uses (`study.data.resolve`), writing into that
-    dataset's folder of the book, each job carrying the hash of its inputs. With `gpus` (the backend's), each
-    job's kernel sees only its worker's GPU."""
+    """A job per parameter file on the data a run really uses, with its inputs hash; with `gpus`, each kernel sees
+    only its worker's GPU; with `scratch_root` (no scheduler), `local` jobs with their scratch folders there."""
     jobs, template = [], book.model_template.read_bytes()
     for spec_id in ids:
         spec_file = book.params_dir / f"{spec_id}.yaml"
@@ -335,10 +334,13 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
         store = book.runs_dir(data.name, spec_id)
         inputs = ((spec_input(spec_id), spec), (f"{TEMPLATE}/{book.model_template.name}", template),
                   *_stored(store, spec_id))
-        jobs.append(ModelJob(spec_id, specs[spec_id].title, spec_file, book.model_template, book.models_dir(data.name),
-                             data.name, data.requested or data.name, data.sha256, tuple(seeds), smoke, threads,
-                             precision, backend, digest, store, book.manifest.per_dataset.models.runs, scratch_root,
-                             len(gpus), inputs))
+        jobs.append(ModelJob(spec_id=spec_id, title=specs[spec_id].title, spec_file=spec_file,
+                             template=book.model_template, models_dir=book.models_dir(data.name), dataset=data.name,
+                             requested=data.requested or data.name, data_sha256=data.sha256, seeds=tuple(seeds),
+                             smoke=smoke, threads=threads, precision=precision, backend=backend, inputs_hash=digest,
+                             store=store, trainer=book.manifest.per_dataset.models.runs,
+                             local=scratch_root is not None, scratch_root=scratch_root, gpus=len(gpus),
+                             inputs=inputs))
     return jobs
 
 
@@ -363,8 +365,9 @@ def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path 
     read = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records] + \
         [(f"{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
     digest = staleness.page_hash(template, read, science=science, options={"title": page.title, **options})
-    return PageJob(page.name, page.template, book.book_dir / f"{page.name}.ipynb", page.parameters, digest, page.title,
-                   scratch_root, tuple(inputs))
+    return PageJob(name=page.name, template=page.template, output=book.book_dir / f"{page.name}.ipynb",
+                   parameters=page.parameters, inputs_hash=digest, title=page.title, scratch_root=scratch_root,
+                   inputs=tuple(inputs))
 
 
 def page_jobs(book: Book, *, science: str, force: bool = False, scratch_root: Path | None = None) -> list[PageJob]:

@@ -11,10 +11,10 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from pipeline.kernel import REPO
 from study.data import DATASETS, LABELS, STAND_INS, STUDY_DATASETS
 from study.typed import Strict
 
-REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 MANIFEST = NOTEBOOKS / "pages.yml"
 

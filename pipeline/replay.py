@@ -1,17 +1,18 @@
 """Replays a book's recorded job times on N workers: how long its model pages would take and how busy the workers
-stay, with one job per (dataset, model) page, as `pipeline.execute` runs them, against one job per seed with each
-page assembled from its seeds' records.
+stay, split as `pipeline.execute` runs them (a seed job per run, then the page's job, which assembles the page from
+its seeds' runs) against the split that preceded it, one job per (dataset, model) page training all its seeds.
 
 Usage: python -m pipeline.replay BOOK_DIR [BOOK_DIR ...] [--workers 2 4 8 16 32] [--fill]
        [--like MODEL=DONOR*RATIO ...]
 
 A BOOK_DIR holds `<dataset>/models/<id>.json` records and their pages, as `nox -s execute` writes them. The jobs
-start in the order the pipeline submits them, each on the first free worker once what it needs is done (Dask's
-order for tasks of equal priority). A seed job is charged the whole page's time outside training (kernel, imports,
-data, evaluation, figures) on top of its seed's training, and so is the page assembled from the seeds: the replay
-errs against the finer split. With --fill, a model page missing on one dataset is replayed with the same model's
-times on the other dataset; with --like, a model recorded nowhere is replayed as another's pages with its seeds'
-training scaled by a measured ratio. Both say so.
+start in list order, each on the first free worker once what it needs is done (Dask's order for tasks of equal
+priority): every seed job, page by page, then every page's job. The pipeline orders them otherwise (seed jobs longest
+first, a page's job ahead of the seed jobs still waiting). A seed job is charged the whole page's time outside
+training (kernel, imports, data, evaluation, figures) on top of its seed's training, and so is the page's job, which
+in the pipeline only assembles the page: the replay errs against the seed split. With --fill, a model page missing
+on one dataset is replayed with the same model's times on the other dataset; with --like, a model recorded nowhere
+is replayed as another's pages with its seeds' training scaled by a measured ratio. Both say so.
 """
 
 from __future__ import annotations
@@ -110,13 +111,13 @@ def like(pages: list[Recorded], model: str, donor: str, ratio: float) -> list[Re
 
 
 def page_jobs(pages: list[Recorded]) -> list[Task]:
-    """Today's split: one job per model page."""
+    """The split before seed jobs: one job per model page, training its seeds itself."""
     return [Task(f"{p.dataset}/{p.model}", p.page) for p in pages]
 
 
 def seed_jobs(pages: list[Recorded]) -> list[Task]:
-    """The finer split: a job per seed (its training plus the page's time outside training), then the page,
-    assembled from its seeds' records once they are done."""
+    """The pipeline's split: a job per seed (its training plus the page's time outside training), then the page's
+    job, which assembles the page from its seeds' runs once they are done."""
     seeds = [Task(f"{p.dataset}/{p.model}/seed_{i}", p.other + s) for p in pages for i, s in enumerate(p.seeds)]
     assembled = [Task(f"{p.dataset}/{p.model}", p.other, tuple(f"{p.dataset}/{p.model}/seed_{i}"
                                                                    for i in range(len(p.seeds)))) for p in pages]

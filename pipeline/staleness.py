@@ -2,8 +2,8 @@
 
 A page's hash covers exactly what can change its figures: its template, its parameter file(s), the science
 sources (`study/*.py`), the pinned requirements, the data it uses, its seeds, precision, thread count, device
-kind and Keras backend (with its version), and, for a summary page, the result files it reads. The machinery (`pipeline/`) is not part of
-it: editing how pages are run reruns nothing.
+kind and Keras backend (with its version), and, for a summary page, the result files it reads. The machinery
+(`pipeline/`) is not part of it: editing how pages are run reruns nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from pipeline.kernel import REPO
+
 STUDY = REPO / "study"
 REQUIREMENTS = REPO / "requirements.txt"
 

@@ -9,7 +9,8 @@ import re
 from importlib.metadata import PackageNotFoundError, version
 from pydantic import BaseModel
 
-from pipeline.staleness import REPO, REQUIREMENTS
+from pipeline.kernel import REPO
+from pipeline.staleness import REQUIREMENTS
 
 CODE = ("study", "pipeline")
 PIN = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from study.typed import Strict
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "params"
+INPUT_SIDE = 28
 
 
 class ConvLayer(Strict):
@@ -106,17 +107,38 @@ def _describe(err: ValidationError, path: Path) -> str:
     return "\n".join(lines)
 
 
-def _check_fits(spec: ModelSpec, path: Path, side: int = 28) -> None:
+class ConvShape(NamedTuple):
+    """The square feature maps around one conv layer, no padding: the side and channels it meets, the side it
+    outputs, and the side after its pooling."""
+
+    side_in: int
+    channels_in: int
+    side_out: int
+    pooled: int
+
+
+def conv_shapes(spec: ModelSpec, side: int = INPUT_SIDE) -> list[ConvShape]:
+    """The feature maps each conv layer of `spec` meets and makes, in order, from a `side`×`side` image; a layer whose
+    kernel or pooling window does not fit makes a side below 1 (which `load_spec` refuses)."""
+    shapes, channels = [], 1
+    for conv in spec.conv:
+        out = side - conv.kernel + 1
+        shapes.append(ConvShape(side, channels, out, out // spec.pool))
+        side, channels = out // spec.pool, conv.filters
+    return shapes
+
+
+def _check_fits(spec: ModelSpec, path: Path) -> None:
     """Every kernel and pooling window must fit the feature map it meets (28x28 input, no padding)."""
-    for i, conv in enumerate(spec.conv):
+    for i, (conv, shape) in enumerate(zip(spec.conv, conv_shapes(spec))):
+        side = shape.side_in
         if conv.kernel > side:
             raise SpecError(f"{path}: field 'conv.{i}.kernel': a {conv.kernel}×{conv.kernel} kernel does not fit "
                             f"the {side}×{side} feature map at conv layer {i + 1}; allowed: 1 to {side}")
-        side -= conv.kernel - 1
+        side = shape.side_out
         if spec.pool > side:
             raise SpecError(f"{path}: field 'pool': a {spec.pool}×{spec.pool} pooling window does not fit the "
                             f"{side}×{side} feature map after conv layer {i + 1}; allowed here: 1 to {side}")
-        side //= spec.pool
 
 
 def load_spec(path: str | Path) -> ModelSpec:
