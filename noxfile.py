@@ -126,8 +126,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks, each a ratio against a baseline measured in the same run (`nox -s bench -- --only parallel`)."""
+    """Benchmarks, each a ratio against a baseline measured in the same run (`nox -s bench -- --only parallel`);
+    `-- --only error-control` runs the long simulations of the verdicts' error rates, coverage and power."""
     env = study_env(session)
+    if session.posargs[:2] == ["--only", "error-control"]:
+        run(session, env, "python", "-m", "pytest", "tests/test_stats.py", "-m", "slow", "-s", "-q")
+        return
     run(session, env, "python", "-m", "pipeline.bench", *session.posargs)
 
 

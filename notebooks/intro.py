@@ -47,11 +47,11 @@ display(Markdown(study.evidence.reproduction_finding(
 # %% [markdown]
 # Each cell gives our difference A − B in percentage points with its 95 % interval, which counts both the spread
 # between training seeds and the finite test set, and the seeds of A and B it rests on. A claim is *supported* or
-# *contradicted* when the interval lies on one side of zero, *equivalent* when it lies inside a margin the
-# test set can resolve, with Holm's correction over each dataset's claims (5 % for any false verdict among them);
-# otherwise it is *undecided*, and the cell says how many seeds per model would detect the seed report's own
-# difference (or, where no number could, ours). One seed gives no verdict: the spread between seeds is then
-# unknown, and the linked page shows the test set's interval alone. Each cell links to the page that holds its
+# *contradicted* when the interval lies on one side of zero, *equivalent* when two one-sided tests put it inside a
+# margin the test set can resolve, with Holm's correction over each dataset's claims (5 % for any false verdict
+# among them); otherwise it is *undecided*, and the cell says how many seeds per model would decide it for the seed
+# report's own difference and for ours. Fewer than three seeds give no verdict: the spread between seeds is then
+# unknown or too uncertain, and the linked page shows the interval alone. Each cell links to the page that holds its
 # evidence and its method.
 #
 # The seed report's numbers could not be rerun. Here every page is a notebook executed by papermill from

@@ -26,6 +26,7 @@ MARGIN_PP = {"mnist": 0.25, "mnist-sample": 1.0, "fashion-mnist": 0.5}
 alone puts on a difference between two of these models (MNIST's 10,000 images: about 0.12 pp; Fashion-MNIST's,
 whose models disagree on more images: about 0.25 pp; the sample's 1,000: about 0.5 pp). A smaller margin could
 never be shown, whatever the seeds."""
+CHANCE_MARGIN = 0.05  # a run within this of guessing (1 / classes) stayed at chance: it did not learn
 REPRODUCTION_RESOLUTION_PP = 1.0  # the widest half-width of a prediction interval that can judge a reproduction
 
 
@@ -48,7 +49,8 @@ class Reproduction(Strict):
 class ClaimVerdict(Strict):
     """A conclusion of the seed report about model A against model B (`direction`: A against B; `untested`: the
     part of its wording no figure here tests), the figures on both sides, the difference A - B over seeds and
-    test images, its test within the dataset's family of claims, and what an undecided claim would take."""
+    test images, how its seeds are planned (`planned_a`, `planned_b`), its test within the dataset's family of
+    claims, and what an undecided claim would take."""
 
     claim: str
     untested: str
@@ -62,6 +64,8 @@ class ClaimVerdict(Strict):
     margin_pp: float
     at_chance_a: int
     at_chance_b: int
+    planned_a: stats.Planned
+    planned_b: stats.Planned
     test: ClaimTest | None
     family: int
     needs_for_seed: int | None
@@ -133,7 +137,7 @@ def reproduction_count(rows: list[Reproduction]) -> str:
             + (f" {skipped} more cannot be judged (see the last column)." if skipped else ""))
 
 
-def at_chance(runs: list[RunRecord], classes: int = 10, margin: float = 0.05) -> list[RunRecord]:
+def at_chance(runs: list[RunRecord], classes: int = 10, margin: float = CHANCE_MARGIN) -> list[RunRecord]:
     """The seeds whose test accuracy stayed within `margin` of guessing (1 / classes): runs that did not learn."""
     return [r for r in runs if r.test.accuracy < 1 / classes + margin]
 
@@ -176,85 +180,134 @@ def _seeds(n: int | None) -> str:
     return "no number of seeds" if n is None else f"more than {n - 1:,} seeds" if n > 100_000 else f"{n:,} seeds"
 
 
-def _what_it_takes(v: dict, d: Difference, family: int, level: float) -> str:
-    """What an undecided claim would take, in words: the seeds per model at 80 % power at the corrected level."""
-    if not d.seed_spread_known:
-        return "a second seed of each model: with one, the seed-to-seed spread is unknown"
+def _at_chance_plan(model: str, plan: stats.Planned) -> str:
+    """How a model some of whose runs stayed at chance is planned for, and what more seeds would tell."""
+    share = plan.at_chance / plan.runs
+    later = max(10, 2 * plan.runs)
+    low, high = stats.rate_bounds(round(share * later), later)
+    return (f"{model}: {plan.at_chance} of {plan.runs} runs stayed at chance, so the share of runs that do is known "
+            f"only to lie between {plan.rate_low:.0%} and {plan.rate_high:.0%}; the seeds are planned at "
+            f"{plan.rate_low:.0%}, and no plan from so few runs is firm: at {later} seeds, with the same share, it "
+            f"would be known within {low:.0%}–{high:.0%}")
+
+
+def _what_it_takes(v: ClaimVerdict, level: float, family: int) -> str:
+    """What an undecided claim would take, in words: the seeds per model at 80 % power at `level` over `family`."""
+    d = v.diff
+    if not d.decidable:
+        return f"{stats.MIN_SEEDS} seeds of each model: with fewer, the seed-to-seed spread is too uncertain to decide"
     spent = f"{100 * level:g} % over {family} claim{'s' if family > 1 else ''}"
     text = f"80 % power at {100 * level / family:.2g} % ({spent}, Holm's first step)"
-    seed, ours = v["needs_for_seed"], v["needs_for_ours"]
-    if v["seed_diff_pp"] is None:
+    seed, ours = v.needs_for_seed, v.needs_for_ours
+    if v.seed_diff_pp is None:
         head = "the seed report printed no difference to plan for"
-    elif seed is None and stats.distance(v["direction"], v["seed_diff_pp"], v["margin_pp"]) <= 0:
-        head = f"the seed report's own difference ({v['seed_diff_pp']:+.2f} pp) lies beyond the margin the claim needs"
+    elif seed is None and stats.distance(v.direction, v.seed_diff_pp, v.margin_pp) <= 0:
+        head = f"the seed report's own difference ({v.seed_diff_pp:+.2f} pp) lies beyond the margin the claim needs"
     elif seed is None:
         head = (f"no number of seeds: the test set's own noise (se {math.sqrt(d.image_var / d.images):.2f} pp, which "
-                f"seeds do not reduce) hides the seed report's difference ({v['seed_diff_pp']:+.2f} pp)")
+                f"seeds do not reduce) hides the seed report's difference ({v.seed_diff_pp:+.2f} pp)")
     else:
-        head = f"{_seeds(seed)} per model to detect the seed report's difference ({v['seed_diff_pp']:+.2f} pp)"
-    return f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}"
+        head = f"{_seeds(seed)} per model to detect the seed report's difference ({v.seed_diff_pp:+.2f} pp)"
+    chance = [_at_chance_plan(m, p) for m, p in ((v.model, v.planned_a), (v.baseline, v.planned_b)) if p.at_chance]
+    return (f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}; "
+            "seed spreads planned at their upper 80 % bound" + "".join(f"; {c}" for c in chance))
+
+
+def _plan(v: ClaimVerdict, targets: list[float | None], alpha: float) -> int | None:
+    """`stats.seeds_for` with the claim's planned seed sds, for the seed report's difference (`v.seed_diff_pp`) and
+    ours at the planned share of runs at chance (ours as it is where every run learned), as `targets` names."""
+    return stats.seeds_for(v.direction, targets, v.diff, v.margin_pp, alpha, sds=(v.planned_a.sd, v.planned_b.sd))
+
+
+def _ours(v: ClaimVerdict) -> float:
+    """Our difference as seeds are planned for it: at the planned share of runs at chance of either side."""
+    return v.diff.estimate + v.planned_a.mean_shift - v.planned_b.mean_shift
+
+
+def learned_spread(results: dict[str, ModelRecord], runs: dict[str, list[RunRecord]]) -> stats.Spread | None:
+    """The seed variance of test accuracy (pp²) pooled over the models with two or more runs that all learned."""
+    return stats.pooled([stats.Spread(var=(100 * r.summary.accuracy.sd) ** 2, df=r.summary.accuracy.n - 1)
+                         for rid, r in results.items() if r.summary.accuracy.n > 1
+                         and not at_chance(runs[rid], len(r.dataset.class_names))])
+
+
+def _claim_row(spec: ModelSpec, base: ModelSpec, results: dict[str, ModelRecord], diff: Difference,
+               runs: dict[str, list[RunRecord]], pool: stats.Spread | None) -> ClaimVerdict:
+    """A claim's figures before its test: both sides, the difference, the margin and how to plan its seeds."""
+    record = results[spec.id]
+    classes = len(record.dataset.class_names)
+    seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
+
+    def plan(model: str) -> stats.Planned:
+        return stats.planned([100 * r.test.accuracy for r in runs[model]], 100 * (1 / classes + CHANCE_MARGIN), pool)
+
+    return ClaimVerdict(
+        claim=spec.seed_claim.text, untested=spec.seed_claim.untested, direction=spec.seed_claim.direction,
+        model=spec.id, baseline=base.id, seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
+        accuracy_a=record.summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean, diff=diff,
+        margin_pp=MARGIN_PP.get(record.dataset.name, MARGIN_PP[SEED_DATASET]),
+        at_chance_a=len(at_chance(runs[spec.id], classes)), at_chance_b=len(at_chance(runs[base.id], classes)),
+        planned_a=plan(spec.id), planned_b=plan(base.id), test=None, family=0, needs_for_seed=None,
+        needs_for_ours=None, what_it_takes="", verdict=stats.NO_VERDICT)
+
+
+def _tests(rows: list[ClaimVerdict], results: dict[str, ModelRecord], models_dir: str | Path,
+           design: Design | None) -> tuple[list[ClaimVerdict], float]:
+    """The claims with their tests (one look, or two with a `design`; None where too few seeds) and the level
+    spent; a claim decided at a design's first look carries that look's difference."""
+    if design is None:
+        testable = [i for i, v in enumerate(rows) if v.diff.decidable]
+        tests = stats.holm([stats.claim_p(rows[i].diff, rows[i].direction, rows[i].margin_pp) for i in testable])
+        level, firsts = stats.ALPHA, {}
+    else:
+        first = comparisons(results, models_dir, range(design.first_seeds))
+        testable = [i for i, v in enumerate(rows) if first[v.model].decidable]
+        later = {k: stats.claim_p(rows[i].diff, rows[i].direction, rows[i].margin_pp) for k, i in enumerate(testable)
+                 if (rows[i].diff.n_a, rows[i].diff.n_b) != (first[rows[i].model].n_a, first[rows[i].model].n_b)}
+        tests = stats.two_looks([stats.claim_p(first[rows[i].model], rows[i].direction, rows[i].margin_pp)
+                                 for i in testable], later)
+        level, firsts = stats.ALPHA / 2, {i: first[rows[i].model] for i, t in zip(testable, tests) if t.look == 1}
+    tested = dict(zip(testable, tests))
+    return [v.model_copy(update={"test": tested.get(i), "family": len(testable), "diff": firsts.get(i, v.diff),
+                                 "verdict": tested[i].outcome if i in tested else stats.NO_VERDICT})
+            for i, v in enumerate(rows)], level
 
 
 def claim_verdicts(specs: dict[str, ModelSpec], results: dict[str, ModelRecord], compared: dict[str, Difference],
                    models_dir: str | Path, design: Design | None = None) -> list[ClaimVerdict]:
     """One verdict per claim of the seed report that these results can test: each claim's test (`stats.claim_p`)
-    at the dataset's margin, decided with Holm's correction over the claims whose models have two or more seeds:
-    in one look at 5 %, or, with a `design`, in two (`stats.two_looks`): the first `design.first_seeds` seeds of
-    every model, then all seeds for the claims the first look left undecided. A claim decided at the first look
-    shows that look's difference."""
-    rows = []
-    for spec in specs.values():
-        if spec.seed_claim is None or spec.id not in compared:
-            continue
-        base, record = specs[spec.compare_with], results[spec.id]
-        classes = len(record.dataset.class_names)
-        seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
-        rows.append(dict(
-            claim=spec.seed_claim.text, untested=spec.seed_claim.untested, direction=spec.seed_claim.direction,
-            model=spec.id, baseline=base.id, seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
-            accuracy_a=record.summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean,
-            diff=compared[spec.id], margin_pp=MARGIN_PP.get(record.dataset.name, MARGIN_PP[SEED_DATASET]),
-            at_chance_a=len(at_chance(read_runs(models_dir, record), classes)),
-            at_chance_b=len(at_chance(read_runs(models_dir, results[base.id]), classes))))
-    if design is None:
-        testable = [v for v in rows if v["diff"].seed_spread_known]
-        tests = stats.holm([stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for v in testable])
-        level = stats.ALPHA
-    else:
-        first = comparisons(results, models_dir, range(design.first_seeds))
-        testable = [v for v in rows if first[v["model"]].seed_spread_known]
-        later = {i: stats.claim_p(v["diff"], v["direction"], v["margin_pp"]) for i, v in enumerate(testable)
-                 if (v["diff"].n_a, v["diff"].n_b) != (first[v["model"]].n_a, first[v["model"]].n_b)}
-        tests = stats.two_looks([stats.claim_p(first[v["model"]], v["direction"], v["margin_pp"]) for v in testable],
-                                later)
-        for v, t in zip(testable, tests):
-            if t.look == 1:
-                v["diff"] = first[v["model"]]
-        level = stats.ALPHA / 2
-    family = max(sum(t.outcome == stats.UNDECIDED for t in tests) if design else len(testable), 1)
+    at the dataset's margin, decided with Holm's correction over the claims whose models have MIN_SEEDS or more
+    seeds: in one look at 5 %, or, with a `design`, in two (`stats.two_looks`): the first `design.first_seeds`
+    seeds of every model, then all seeds for the claims the first look left undecided. Undecided claims name the
+    seeds they need, planned from the seed spread's upper bound (pooled over the models whose runs all learned)
+    and, where runs stayed at chance, from the lower bound of that share."""
+    runs = {rid: read_runs(models_dir, r) for rid, r in results.items()}
+    pool = learned_spread(results, runs)
+    rows = [_claim_row(spec, specs[spec.compare_with], results, compared[spec.id], runs, pool)
+            for spec in specs.values() if spec.seed_claim is not None and spec.id in compared]
+    rows, level = _tests(rows, results, models_dir, design)
+    family = max(sum(v.verdict == stats.UNDECIDED for v in rows) if design else rows[0].family if rows else 1, 1)
+    out = []
     for v in rows:
-        v["test"] = tests[testable.index(v)] if v in testable else None
-        v["verdict"] = v["test"].outcome if v["test"] else stats.NO_VERDICT
-        undecided = v["verdict"] == stats.UNDECIDED and v["diff"].seed_spread_known
-        alpha = level / family
-        for field, target in (("needs_for_seed", v["seed_diff_pp"]), ("needs_for_ours", v["diff"].estimate)):
-            v[field] = (stats.seeds_for(v["direction"], [target], v["diff"], v["margin_pp"], alpha) if undecided
-                        else None)
-        v["what_it_takes"] = _what_it_takes(v, v["diff"], family, level) if v["verdict"] in (
-            stats.UNDECIDED, stats.NO_VERDICT) else ""
-    return [ClaimVerdict(family=len(testable), **v) for v in rows]
+        if v.verdict == stats.UNDECIDED:
+            v = v.model_copy(update={"needs_for_seed": _plan(v, [v.seed_diff_pp], level / family),
+                                     "needs_for_ours": _plan(v, [_ours(v)], level / family)})
+        if v.verdict in (stats.UNDECIDED, stats.NO_VERDICT):
+            v = v.model_copy(update={"what_it_takes": _what_it_takes(v, level, family)})
+        out.append(v)
+    return out
 
 
 def second_look(verdicts: list[ClaimVerdict], design: Design) -> tuple[dict[str, int], list[str]]:
     """After the first look of a two-look design: for every claim still undecided, the seeds per model that would
     detect, with 80 % power at the second look's corrected level, the seed report's difference or the first look's,
-    whichever lies farther from the boundary the claim must clear; capped at `design.max_seeds`. Returns the seeds
-    each model should reach (the most any of its claims asks) and a line per undecided claim saying why."""
+    whichever needs fewer, planned as `claim_verdicts` plans; capped at `design.max_seeds`. Returns the seeds each
+    model should reach (the most any of its claims asks) and a line per undecided claim saying why."""
     open_ = [v for v in verdicts if v.verdict == stats.UNDECIDED]
     alpha = stats.ALPHA / 2 / max(len(open_), 1)
     wanted, lines = {}, []
     for v in open_:
-        n = stats.seeds_for(v.direction, [v.seed_diff_pp, v.diff.estimate], v.diff, v.margin_pp, alpha)
+        n = _plan(v, [v.seed_diff_pp, _ours(v)], alpha)
         name = f"{v.model} vs {v.baseline} ({v.claim})"
         if n is None:
             lines.append(f"{name}: no seeds added: no number of seeds can decide it, the test set's own noise being "
@@ -335,6 +388,8 @@ def _cell(v: ClaimVerdict, page: str) -> str:
     d = v.diff
     if not d.seed_spread_known:
         return f"[no verdict: 1 seed]({page}) {d.estimate:+.2f} pp"
+    if not d.decidable:
+        return f"[no verdict: {min(d.n_a, d.n_b)} seeds]({page}) {d.estimate:+.2f} pp {_ci(d)}"
     text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {d.n_a}+{d.n_b} seeds"
     if v.verdict == stats.UNDECIDED:
         text += (f"; seeds needed: {_count(v.needs_for_seed)} for the seed's difference, {_count(v.needs_for_ours)} "

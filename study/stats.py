@@ -3,24 +3,30 @@ models with both of its sources of noise, claim tests corrected for their family
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import TTestIndPower
+from statsmodels.stats.power import ttest_power
 
 from study.typed import Strict
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
 POWER = 0.8
+MOST = 100_000  # seed planning counts no further
+PLAN_CONFIDENCE = 0.8  # the one-sided confidence of the bounds seed planning plans from
 SUPPORTED, CONTRADICTED, EQUIVALENT, UNDECIDED = "supported", "contradicted", "equivalent", "undecided"
-NO_VERDICT = "no verdict: one seed"
+MIN_SEEDS = 3  # seeds of each model a verdict needs: with two, neither Welch's nor Hsu's t holds Holm's far tail
+NO_VERDICT = f"no verdict: fewer than {MIN_SEEDS} seeds"
 REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
 UNIT = (0.0, 1.0)  # the range of an accuracy, a precision, a recall or an F1
+OUTCOMES = (SUPPORTED, CONTRADICTED, EQUIVALENT)
 Direction = Literal["better", "worse", "not worse", "not better"]
+SeedDf = Literal["hsu", "welch"]
 
 
 class Summary(Strict):
@@ -42,7 +48,8 @@ class Difference(Strict):
     `n_a` and `n_b` runs scored on one shared test set of `images` images.
 
     The standard error has two parts: the runs' spread between seeds (`se_seeds`) and the finite test set
-    (`se_images`); `df` are Welch-Satterthwaite degrees of freedom, and [low, high] the 95 % t-interval. With one
+    (`se_images`); `df` are Satterthwaite's degrees of freedom with the seed terms at Hsu's min(n_a, n_b) - 1, and
+    [low, high] the 95 % t-interval. With one
     run on a side the seed spread is unknown (`se_seeds` NaN): the interval is then the test set's alone, for
     these two runs. `beats` is the probability that a run of A scores higher than a run of B, over all pairs
     of runs (ties count half); `sd_a`, `sd_b` are each model's seed-to-seed sd, and `image_var` the variance
@@ -67,6 +74,11 @@ class Difference(Strict):
     @property
     def seed_spread_known(self) -> bool:
         return min(self.n_a, self.n_b) >= 2
+
+    @property
+    def decidable(self) -> bool:
+        """Enough seeds of both models for a verdict (MIN_SEEDS)."""
+        return min(self.n_a, self.n_b) >= MIN_SEEDS
 
 
 class ClaimTest(Strict):
@@ -131,14 +143,69 @@ def reproduction(reported: float | None, values) -> str | None:
     return REPRODUCED if low <= reported <= high else ABOVE if reported > high else BELOW
 
 
-def _residual_mean_square(correct: np.ndarray) -> float:
-    """The seed × image interaction's mean square of a runs × images table of right (1) and wrong (0): the
-    residual of a two-way analysis of variance without replication; 0 with one run."""
-    n, images = correct.shape
+def _residual_mean_square(correct: np.ndarray) -> np.ndarray:
+    """The seed × image interaction's mean square of runs × images tables (..., runs, images) of right (1) and
+    wrong (0): the residual of a two-way analysis of variance without replication; 0 with one run."""
+    n, images = correct.shape[-2:]
     if n < 2:
-        return 0.0
-    residual = correct - correct.mean(axis=1, keepdims=True) - correct.mean(axis=0) + correct.mean()
-    return float((residual**2).sum() / ((n - 1) * (images - 1)))
+        return np.zeros(correct.shape[:-2])
+    residual = (correct - correct.mean(axis=-1, keepdims=True) - correct.mean(axis=-2, keepdims=True)
+                + correct.mean(axis=(-2, -1), keepdims=True))
+    return (residual**2).sum(axis=(-2, -1)) / ((n - 1) * (images - 1))
+
+
+class Differences(NamedTuple):
+    """`difference` over a batch of pairs of models: each field an array over the batch (pp; df as they are)."""
+
+    n_a: int
+    n_b: int
+    images: int
+    estimate: np.ndarray
+    se: np.ndarray
+    se_seeds: np.ndarray
+    se_images: np.ndarray
+    df: np.ndarray
+    sd_a: np.ndarray
+    sd_b: np.ndarray
+    image_var: np.ndarray
+
+
+def differences(correct_a: np.ndarray, correct_b: np.ndarray, seed_df: SeedDf = "hsu") -> Differences:
+    """`difference` for many pairs at once: runs × images tables stacked on leading axes (..., runs, images), the
+    same images within a pair. `seed_df="welch"` gives the seed terms Welch-Satterthwaite's degrees of freedom
+    instead of Hsu's, the rule whose far tail errs at two or three seeds (kept to show it by simulation)."""
+    a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
+    if a.ndim < 2 or b.ndim != a.ndim or a.shape[-1] != b.shape[-1] or not (a.shape[-2] and b.shape[-2]):
+        raise ValueError(f"need runs × images tables on the same images, got shapes {a.shape} and {b.shape}")
+    n_a, images, n_b = a.shape[-2], a.shape[-1], b.shape[-2]
+    acc_a, acc_b = a.mean(axis=-1), b.mean(axis=-1)
+    estimate = acc_a.mean(axis=-1) - acc_b.mean(axis=-1)
+    v = np.var(a.mean(axis=-2) - b.mean(axis=-2), axis=-1, ddof=1)
+    if min(n_a, n_b) < 2:
+        nan, se_images = np.full(v.shape, math.nan), np.sqrt(v / images)
+        sds = [np.sqrt(np.var(acc, axis=-1, ddof=1)) if acc.shape[-1] > 1 else nan for acc in (acc_a, acc_b)]
+        return _in_pp(n_a, n_b, images, estimate, se_images, nan, se_images, np.full(v.shape, math.inf), *sds, v)
+    var_a, var_b = np.var(acc_a, axis=-1, ddof=1), np.var(acc_b, axis=-1, ddof=1)
+    ms_a, ms_b = _residual_mean_square(a), _residual_mean_square(b)
+    image_var = np.maximum(v - ms_a / n_a - ms_b / n_b, 0.0)
+    seeds, shown = var_a / n_a + var_b / n_b, image_var > 0
+    terms = [(v / images, images - 1), (-ms_a / (n_a * images), (n_a - 1) * (images - 1)),
+             (-ms_b / (n_b * images), (n_b - 1) * (images - 1))]
+    total = seeds + np.where(shown, sum(t for t, _ in terms), 0.0)
+    shares = np.where(shown, sum(t**2 / d for t, d in terms), 0.0) + (
+        seeds**2 / (min(n_a, n_b) - 1) if seed_df == "hsu"
+        else (var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(total > 0, total**2 / shares, math.inf)
+    return _in_pp(n_a, n_b, images, estimate, np.sqrt(total), np.sqrt(seeds), np.sqrt(image_var / images), df,
+                  np.sqrt(var_a), np.sqrt(var_b), image_var)
+
+
+def _in_pp(n_a: int, n_b: int, images: int, estimate, se, se_seeds, se_images, df, sd_a, sd_b,
+           image_var) -> Differences:
+    """Differences with the accuracies' fractions turned into percentage points (variances into pp²)."""
+    return Differences(n_a, n_b, images, 100 * estimate, 100 * se, 100 * se_seeds, 100 * se_images, df, 100 * sd_a,
+                       100 * sd_b, 100**2 * image_var)
 
 
 def difference(correct_a: np.ndarray, correct_b: np.ndarray, level: float = LEVEL) -> Difference:
@@ -147,70 +214,64 @@ def difference(correct_a: np.ndarray, correct_b: np.ndarray, level: float = LEVE
     Var(estimate) = s_a²/n_a + s_b²/n_b + (v - MS_a/n_a - MS_b/n_b)/N: the seeds' sample variances of
     accuracy, and the variance v between images of the per-image difference of mean correctness, less the
     run-level noise that v and the seed terms would otherwise both count (each model's seed × image mean square,
-    as in a two-way random-effects analysis of variance). Degrees of freedom by Welch-Satterthwaite.
+    as in a two-way random-effects analysis of variance). Degrees of freedom by Satterthwaite, with the seed
+    terms counted as one of min(n_a, n_b) - 1 degrees of freedom (Hsu's conservative solution to the
+    Behrens-Fisher problem: Welch's own estimate is too hopeful in the far tail at two or three seeds).
     """
     a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not (len(a) and len(b)):
+    if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"need runs × images tables on the same images, got shapes {a.shape} and {b.shape}")
-    (n_a, images), n_b = a.shape, len(b)
+    batch = differences(a[None], b[None])
+    one = {field: float(value[0]) for field, value in batch._asdict().items() if isinstance(value, np.ndarray)}
     acc_a, acc_b = a.mean(axis=1), b.mean(axis=1)
-    estimate = float(acc_a.mean() - acc_b.mean())
-    v = float(np.var(a.mean(axis=0) - b.mean(axis=0), ddof=1))
-    beats = float(stats.mannwhitneyu(acc_a, acc_b).statistic / (n_a * n_b))
-    var_a, var_b = (float(np.var(acc, ddof=1)) if len(acc) > 1 else math.nan for acc in (acc_a, acc_b))
-    if min(n_a, n_b) < 2:
-        se_images = math.sqrt(v / images)
-        z = float(stats.norm.ppf((1 + level) / 2))
-        return _in_pp(n_a=n_a, n_b=n_b, images=images, estimate=estimate, se=se_images, se_seeds=math.nan,
-                      se_images=se_images, df=math.inf, low=estimate - z * se_images, high=estimate + z * se_images,
-                      beats=beats, sd_a=math.sqrt(var_a), sd_b=math.sqrt(var_b), image_var=v)
-    ms_a, ms_b = _residual_mean_square(a), _residual_mean_square(b)
-    image_var = max(v - ms_a / n_a - ms_b / n_b, 0.0)
-    terms = [(var_a / n_a, n_a - 1), (var_b / n_b, n_b - 1)]
-    if image_var > 0:
-        terms += [(v / images, images - 1), (-ms_a / (n_a * images), (n_a - 1) * (images - 1)),
-                  (-ms_b / (n_b * images), (n_b - 1) * (images - 1))]
-    total = sum(t for t, _ in terms)
-    se = math.sqrt(total)
-    df = total**2 / sum(t**2 / d for t, d in terms) if total > 0 else math.inf
-    half = float(stats.t.ppf((1 + level) / 2, df)) * se
-    return _in_pp(n_a=n_a, n_b=n_b, images=images, estimate=estimate, se=se,
-                  se_seeds=math.sqrt(var_a / n_a + var_b / n_b), se_images=math.sqrt(image_var / images), df=df,
-                  low=estimate - half, high=estimate + half, beats=beats, sd_a=math.sqrt(var_a),
-                  sd_b=math.sqrt(var_b), image_var=image_var)
+    beats = float(stats.mannwhitneyu(acc_a, acc_b).statistic / (len(a) * len(b)))
+    quantile = stats.norm.ppf((1 + level) / 2) if math.isinf(one["df"]) else stats.t.ppf((1 + level) / 2, one["df"])
+    half = float(quantile) * one["se"]
+    return Difference(n_a=batch.n_a, n_b=batch.n_b, images=batch.images, low=one["estimate"] - half,
+                      high=one["estimate"] + half, beats=beats, **one)
 
 
-def _in_pp(*, beats: float, images: int, n_a: int, n_b: int, df: float, image_var: float, **fractions: float) \
-        -> Difference:
-    """A Difference with its accuracies' fractions turned into percentage points."""
-    return Difference(n_a=n_a, n_b=n_b, images=images, df=df, beats=beats, image_var=image_var * 100**2,
-                      **{k: 100 * v for k, v in fractions.items()})
+def _sf(x, df) -> np.ndarray:
+    """Student's t survival function at x (NaN, a tie at zero spread, counts as not beyond)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nan_to_num(stats.t.sf(x, df), nan=1.0)
 
 
-def beyond(d: Difference, x: float, side: int) -> float:
-    """p for "A - B lies above x" (side +1) or below it (-1): twice the one-sided t p-value, so that p < 5 %
-    exactly when the 95 % interval lies wholly on that side of x."""
-    if d.se == 0:
-        return 0.0 if side * (d.estimate - x) > 0 else 1.0
-    return float(min(1.0, 2 * stats.t.sf(side * (d.estimate - x) / d.se, d.df)))
+def outcome_ps(estimate, se, df, direction: Direction, margin: float) -> np.ndarray:
+    """The p-value of each outcome a claim can have (rows in OUTCOMES order; "not worse"/"not better" have no
+    equivalence row) over arrays of differences (pp): twice the one-sided t p for a side of zero or of the margin,
+    the larger one-sided p of two for equivalence."""
+    def z(x: float) -> np.ndarray:
+        return (np.asarray(estimate) - x) / np.asarray(se)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if direction in ("better", "worse"):
+            sign = 1 if direction == "better" else -1
+            tested = [np.minimum(1.0, 2 * _sf(sign * z(0), df)), np.minimum(1.0, 2 * _sf(-sign * z(0), df)),
+                      np.maximum(_sf(z(-margin), df), _sf(-z(margin), df))]
+        else:
+            bound, sign = (-margin, 1) if direction == "not worse" else (margin, -1)
+            tested = [np.minimum(1.0, 2 * _sf(sign * z(bound), df)), np.minimum(1.0, 2 * _sf(-sign * z(bound), df))]
+    return np.stack(tested)
+
+
+def claim_ps(estimate, se, df, direction: Direction, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """`claim_p` over arrays of differences (pp): each claim's p and the index in OUTCOMES of its outcome."""
+    ps = outcome_ps(estimate, se, df, direction, margin)
+    return ps.min(axis=0), ps.argmin(axis=0)
 
 
 def claim_p(d: Difference, direction: Direction, margin: float) -> tuple[float, str]:
     """A claim's p-value and the outcome it decides at that level, from the difference A - B (pp).
 
-    "better"/"worse": supported or contradicted when the interval excludes zero, by its side; equivalent when it
-    lies inside ±margin. "not worse" (non-inferiority): supported when the interval lies above -margin,
-    contradicted when below it; "not better" mirrors that at +margin. The claim's p is the smallest of its
-    outcomes' p-values (`beyond`), and its outcome that one's.
+    "better"/"worse": supported or contradicted when the 95 % interval excludes zero, by its side (twice the
+    one-sided p); equivalent when two one-sided tests put it inside ±margin (the larger one-sided p: at 5 %, the
+    90 % interval inside the margin). "not worse" (non-inferiority): supported when the 95 % interval lies above
+    -margin, contradicted when below it; "not better" mirrors that at +margin. The claim's p is the smallest of
+    its outcomes' p-values, and its outcome that one's.
     """
-    if direction in ("better", "worse"):
-        sign = 1 if direction == "better" else -1
-        tested = [(beyond(d, 0, sign), SUPPORTED), (beyond(d, 0, -sign), CONTRADICTED),
-                  (max(beyond(d, -margin, 1), beyond(d, margin, -1)), EQUIVALENT)]
-    else:
-        bound, sign = (-margin, 1) if direction == "not worse" else (margin, -1)
-        tested = [(beyond(d, bound, sign), SUPPORTED), (beyond(d, bound, -sign), CONTRADICTED)]
-    return min(tested)
+    p, index = claim_ps(d.estimate, d.se, d.df, direction, margin)
+    return float(p), OUTCOMES[int(index)]
 
 
 def holm(claims: list[tuple[float, str]], alpha: float = ALPHA) -> list[ClaimTest]:
@@ -241,42 +302,124 @@ def distance(direction: Direction, diff: float, margin: float) -> float:
     return {"better": abs(diff), "worse": abs(diff), "not worse": diff + margin, "not better": margin - diff}[direction]
 
 
-def seeds_for(direction: Direction, targets: list[float | None], d: Difference, margin: float,
-              alpha: float) -> int | None:
-    """`seeds_needed` for a claim if the true difference were the target farthest from the boundary the claim must
-    clear; None when no target is given or no number of seeds can detect any of them."""
-    distances = [distance(direction, t, margin) for t in targets if t is not None]
-    if not distances or max(distances) <= 0:
-        return None
-    return seeds_needed(max(distances), d, alpha)
+class Spread(Strict):
+    """A seed-to-seed variance of test accuracy (pp²) with its degrees of freedom: one model's, or pooled over
+    several models (`pooled`)."""
+
+    var: float
+    df: int
+
+    def upper_sd(self, confidence: float = PLAN_CONFIDENCE) -> float:
+        """The one-sided upper confidence bound of the sd (chi-square); NaN without degrees of freedom."""
+        return math.sqrt(self.var * self.df / _chi2_quantile(1 - confidence, self.df)) if self.df else math.nan
 
 
-def seeds_needed(distance: float, d: Difference, alpha: float, power: float = POWER, most: int = 100_000) -> int | None:
+@functools.cache
+def _chi2_quantile(q: float, df: int) -> float:
+    return float(stats.chi2.ppf(q, df))
+
+
+def rate_bounds(count: int, runs: int, confidence: float = PLAN_CONFIDENCE) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) bounds on a share of runs, each one-sided at `confidence` (scipy's binomtest)."""
+    ci = stats.binomtest(count, runs).proportion_ci(2 * confidence - 1, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def pooled(spreads: list[Spread]) -> Spread | None:
+    """The variances pooled over models, weighted by their degrees of freedom; None when none has any."""
+    df = sum(s.df for s in spreads)
+    return Spread(var=sum(s.var * s.df for s in spreads) / df, df=df) if df else None
+
+
+class Planned(Strict):
+    """What seed planning takes one model's runs to be: the seed sd to plan with (pp) and, for a model some of
+    whose runs stayed at chance, the bounds on how often that happens and the mean it would have at the bound
+    that needs the most seeds, less their observed mean (`mean_shift`, pp)."""
+
+    sd: float
+    at_chance: int
+    runs: int
+    rate_low: float = 0.0
+    rate_high: float = 0.0
+    mean_shift: float = 0.0
+
+
+def planned(accuracies_pp, chance_pp: float, pool: Spread | None,
+            confidence: float = PLAN_CONFIDENCE) -> Planned:
+    """Plan from the upper `confidence` bound of the seed sd: the pool's, when the dataset's learned models give one
+    (they are taken to share one spread), else the model's own runs'. Where runs stayed at chance (below
+    `chance_pp`), the share that does is known only within exact binomial bounds: plan at the lower bound of that
+    share (the difference it makes is smallest there relative to its spread), with its mixture's sd and mean."""
+    x = np.asarray(accuracies_pp, dtype=float)
+    stuck, learned = x[x < chance_pp], x[x >= chance_pp]
+    own = Spread(var=float(np.var(learned, ddof=1)), df=len(learned) - 1) if len(learned) > 1 else None
+    spread = pool or own
+    sd_learned = spread.upper_sd(confidence) if spread else math.nan
+    if not len(stuck):
+        return Planned(sd=sd_learned, at_chance=0, runs=len(x))
+    rate, rate_high = rate_bounds(len(stuck), len(x), confidence)
+    gap = float((learned.mean() if len(learned) else x.max()) - stuck.mean())
+    sd = math.sqrt(rate * (1 - rate) * gap**2 + (0.0 if math.isnan(sd_learned) else sd_learned**2))
+    shift = float((1 - rate) * (learned.mean() if len(learned) else x.max()) + rate * stuck.mean() - x.mean())
+    return Planned(sd=sd, at_chance=len(stuck), runs=len(x), rate_low=rate, rate_high=rate_high, mean_shift=shift)
+
+
+def seeds_for(direction: Direction, targets: list[float | None], d: Difference, margin: float, alpha: float,
+              sds: tuple[float, float] | None = None) -> int | None:
+    """`plan_seeds` for one claim, from the difference `d` measured (its seed sds unless `sds` are given); None when
+    no target is given or none can be decided by any number of seeds."""
+    sd_a, sd_b = sds or (d.sd_a, d.sd_b)
+    n = float(plan_seeds(direction, targets, sd_a, sd_b, d.image_var, d.images, margin, alpha))
+    return None if math.isnan(n) else int(n)
+
+
+def plan_seeds(direction: Direction, targets: list, sd_a, sd_b, image_var, images: int, margin: float,
+               alpha) -> np.ndarray:
+    """The fewest seeds per model that decide a claim with 80 % power at `alpha` if the true difference (pp) were
+    one of `targets` (the one needing fewest; None skipped): by showing a difference from the claim's boundary
+    (`distance`, two-sided) or, for "better"/"worse", equivalence within the margin (two one-sided tests). Arrays
+    broadcast; NaN where no number of seeds decides any target, MOST + 1 beyond MOST."""
+    best = np.full(np.broadcast(sd_a, sd_b, image_var, alpha).shape, np.inf)
+    for target in (np.asarray(t, dtype=float) for t in targets if t is not None):
+        away = distance(direction, target, margin)
+        best = np.fmin(best, np.where(away > 0, seeds_needed(away, sd_a, sd_b, image_var, images, alpha), np.nan))
+        if direction in ("better", "worse"):
+            inside = margin - np.abs(target)
+            best = np.fmin(best, np.where(inside > 0, seeds_needed(inside, sd_a, sd_b, image_var, images, alpha,
+                                                                   one_sided=True), np.nan))
+    return np.where(np.isinf(best), np.nan, best)
+
+
+def seeds_needed(distance, sd_a, sd_b, image_var, images: int, alpha, power: float = POWER, most: int = MOST,
+                 one_sided: bool = False) -> np.ndarray:
     """Seeds per model (the same for both) at which a true difference `distance` pp away from the boundary a claim
-    must clear is detected with `power` at level `alpha`, for the seed spread and image variance `d` measured
-    (statsmodels' two-sample t power). None when no number of seeds can: the test set's own noise, which more
-    seeds do not reduce, already hides it. A number above `most` is returned as `most + 1`.
+    must clear is detected with `power` at level `alpha` (two-sided, or `one_sided`), for seed sds `sd_a`, `sd_b`
+    (pp) and an image variance `image_var` (pp²) on `images` test images. NaN where no number of seeds can: the
+    test set's own noise, which more seeds do not reduce, already hides it; `most` + 1 beyond `most`.
 
-    The variance of the estimate with n seeds each is (sd_a² + sd_b²)/n + image_var/N, which statsmodels' power
-    for two samples of n takes as 2σ²/n with σ² = (sd_a² + sd_b²)/2 + n·image_var/(2N); the power grows with n,
-    and the smallest n that reaches `power` is found by doubling and bisection.
+    With n seeds each the estimate's variance is (sd_a² + sd_b²)/n + image_var/N, and the test has n - 1 seed
+    degrees of freedom (Hsu's): statsmodels' one-sample t power with effect distance / σ, σ² = sd_a² + sd_b² +
+    n·image_var/N. The power grows with n; the smallest n that reaches `power` is found by doubling and bisection,
+    element by element over arrays.
     """
-    distance = abs(distance)
-    if distance <= (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * math.sqrt(d.image_var / d.images):
-        return None
-    seeds_var = (d.sd_a**2 + d.sd_b**2) / 2
-    analysis = TTestIndPower()
+    distance = np.abs(np.asarray(distance, dtype=float))
+    spread = np.asarray(sd_a, dtype=float) ** 2 + np.asarray(sd_b, dtype=float) ** 2
+    z_alpha = stats.norm.ppf(1 - alpha) if one_sided else stats.norm.ppf(1 - np.asarray(alpha) / 2)
+    hidden = distance <= (z_alpha + stats.norm.ppf(power)) * np.sqrt(image_var / images)
+    shape = np.broadcast(distance, spread, image_var, alpha).shape
 
-    def reaches(n: int) -> bool:
-        sigma = math.sqrt(seeds_var + n * d.image_var / (2 * d.images))
-        return sigma == 0 or analysis.power(distance / sigma, nobs1=n, alpha=alpha, ratio=1.0) >= power
+    def reaches(n: np.ndarray) -> np.ndarray:
+        sigma = np.sqrt(spread + n * np.asarray(image_var) / images)
+        effect = distance / np.where(sigma > 0, sigma, 1.0)
+        powered = ttest_power(effect, nobs=n, alpha=alpha, alternative="larger" if one_sided else "two-sided")
+        return (sigma == 0) | (powered >= power)
 
-    low, high = 1, 2
-    while not reaches(high):
-        if high > most:
-            return most + 1
-        low, high = high, 2 * high
-    while high - low > 1:
+    low, high = np.ones(shape), np.full(shape, 2.0)
+    while (grow := ~hidden & (high <= most) & ~reaches(high)).any():
+        low, high = np.where(grow, high, low), np.where(grow, 2 * high, high)
+    beyond = ~hidden & ~reaches(high)
+    while (open_ := ~hidden & ~beyond & (high - low > 1)).any():
         middle = (low + high) // 2
-        low, high = (low, middle) if reaches(middle) else (middle, high)
-    return high
+        hit = reaches(middle)
+        low, high = np.where(open_ & ~hit, middle, low), np.where(open_ & hit, middle, high)
+    return np.where(hidden, np.nan, np.where(beyond, most + 1, high))

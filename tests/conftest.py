@@ -84,3 +84,17 @@ def fixture_run(root: Path, params: Path, *extra: str) -> int:
     """`pipeline.execute` on the fixture pages and parameter files, on the MNIST sample, into `root`."""
     return execute.main(["--pages", str(FIXTURE_PAGES), "--params", str(params), "--root", str(root), "--smoke",
                          "--datasets", "mnist-sample", *extra])
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: long simulations, run by `nox -s bench -- --only error-control`")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Slow tests run only when asked for with `-m slow`."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `nox -s bench -- --only error-control`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -31,11 +31,12 @@ def verdict(claim: str, verdict: str, estimate: float, n: int = 3, needs: int | 
     diff = stats.Difference(n_a=n, n_b=n, images=10_000, estimate=estimate, se=0.1, se_seeds=0.08 if n > 1 else math.nan,
                             se_images=0.06, df=4.0, low=estimate - half, high=estimate + half, beats=0.5, sd_a=0.1,
                             sd_b=0.1, image_var=36.0)
-    test = None if n < 2 else stats.ClaimTest(p=0.01, outcome_if_decided=verdict, p_holm=0.09, outcome=verdict)
+    test = None if n < stats.MIN_SEEDS else stats.ClaimTest(p=0.01, outcome_if_decided=verdict, p_holm=0.09, outcome=verdict)
     return ClaimVerdict(claim=claim, untested="", direction="better", model="model_07", baseline="model_06",
                         seed_diff_pp=0.26, accuracy_a=0.99, accuracy_b=0.98, diff=diff, margin_pp=0.25, at_chance_a=0,
-                        at_chance_b=0, test=test, family=9, needs_for_seed=needs, needs_for_ours=None,
-                        what_it_takes="", verdict=verdict)
+                        at_chance_b=0, planned_a=stats.Planned(sd=0.1, at_chance=0, runs=n),
+                        planned_b=stats.Planned(sd=0.1, at_chance=0, runs=n), test=test, family=9,
+                        needs_for_seed=needs, needs_for_ours=None, what_it_takes="", verdict=verdict)
 
 
 def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset():
@@ -79,13 +80,29 @@ def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
     design = results.Design(first_seeds=3, max_seeds=10)
     decided = verdict("Bigger batches help.", stats.SUPPORTED, 0.6)
     open_ = verdict("A higher rate helps.", stats.UNDECIDED, 0.2)
-    open_ = open_.model_copy(update={"model": "model_10", "diff": open_.diff.model_copy(update={"sd_a": 0.05,
-                                                                                          "sd_b": 0.05})})
-    out_of_reach = verdict("Sigmoid hurts.", stats.UNDECIDED, 0.0).model_copy(
-        update={"model": "model_09", "seed_diff_pp": 0.01})
+    planned = stats.Planned(sd=0.03, at_chance=0, runs=3)
+    open_ = open_.model_copy(update={"model": "model_10", "planned_a": planned, "planned_b": planned})
+    out_of_reach = verdict("Sigmoid hurts.", stats.UNDECIDED, 0.0)  # under the test set's noise (se 0.12 pp)
+    out_of_reach = out_of_reach.model_copy(update={"model": "model_09", "seed_diff_pp": 0.01,
+                                                   "diff": out_of_reach.diff.model_copy(update={"image_var": 144.0})})
     wanted, lines = evidence.second_look([decided, open_, out_of_reach], design)
-    # two claims open: each planned at 2.5 % / 2; model_10's claim needs the seeds its spread asks for
-    n = stats.seeds_for("better", [0.26, 0.2], open_.diff, 0.25, stats.ALPHA / 2 / 2)
+    # two claims open: each planned at 2.5 % / 2; model_10's claim needs the seeds its planned spread asks for
+    n = stats.seeds_for("better", [0.26, 0.2], open_.diff, 0.25, stats.ALPHA / 2 / 2, sds=(0.03, 0.03))
     assert 3 < n <= 10 and wanted == {"model_10": n, "model_06": n}
     assert lines[0].startswith(f"model_10 vs model_06 (A higher rate helps.): undecided at 3+3 seeds; {n} seeds")
-    assert lines[1].startswith("model_09 vs model_06 (Sigmoid hurts.): no seeds added")
+    assert lines[1].startswith("model_09 vs model_06 (Sigmoid hurts.): no seeds added: no number of seeds")
+
+
+def test_two_seeds_give_no_verdict_but_their_interval():
+    two = verdict("Bigger batches help.", stats.NO_VERDICT, 0.4, n=2)
+    cell = evidence.findings({"mnist": [two]}, {"mnist": "m.ipynb"}).splitlines()[2]
+    assert cell.endswith("| [no verdict: 2 seeds](m.ipynb) +0.40 pp [+0.15, +0.65] |")
+
+
+def test_a_model_with_runs_at_chance_is_planned_from_the_bounds_on_that_share_and_says_the_plan_is_not_firm():
+    stuck = stats.planned([98.1, 11.35, 11.35], chance_pp=15.0, pool=stats.Spread(var=0.02, df=20))
+    v = verdict("Sigmoid hurts.", stats.UNDECIDED, -58.0).model_copy(update={
+        "direction": "worse", "model": "model_09", "planned_a": stuck, "at_chance_a": 2})
+    text = evidence._what_it_takes(v, stats.ALPHA, 9)
+    assert "model_09: 2 of 3 runs stayed at chance" in text and "between 29% and 93%" in text
+    assert "planned at 29%" in text and "at 10 seeds, with the same share" in text
