@@ -56,45 +56,48 @@ if verdicts:
 # %% [markdown]
 # ## The seed report's claims and the evidence
 #
-# **What is estimated.** For each claim, the expected test accuracy of A minus that of B over training seeds,
-# in percentage points (pp): the mean of A's runs minus the mean of B's. Its 95 % interval counts both sources of
-# noise. *Seeds*: a model trained again from another initialisation scores differently; each model's spread
-# between seeds enters as s²/n, as in Welch's t-test (runs of A and B are not paired: seed *k* of A has nothing
-# to do with seed *k* of B). *Test images*: all runs are scored on one test set of N images, so the difference
-# also depends on which images happen to be in it: the variance between images of the per-image difference in
-# how often A and B are right, divided by N, less the run-to-run noise the seed term already counts (a two-way
-# random-effects analysis of variance). Student's t gives the interval, its degrees of freedom by Satterthwaite with
-# the seed terms counted at the fewer seeds less one (Hsu's conservative answer to the Behrens-Fisher problem):
-# Welch's own estimate of them is too hopeful in the far tail where Holm's correction decides, and let 6.6 % of
-# simulated families of nine claims with no true difference get a false verdict at three seeds, where 5 % is
-# promised. Simulations with a known truth (the test suite) show the interval covering the true difference 95-97 %
-# of the time at 2, 3, 5 and 10 seeds, whether the seeds' or the images' noise is the larger. A bootstrap over seeds
-# would not: with three seeds, three differences of one sign make every resample that sign, so its interval is
-# far too narrow exactly where this book's seed counts are.
+# **What is estimated.** For each claim, the expected test accuracy of A minus that of B over training seeds, in
+# percentage points (pp): the mean of A's runs minus the mean of B's. Its 95 % interval counts both sources of noise.
+# *Seeds*: a model trained again from another initialisation scores differently; each model's spread between seeds
+# enters as s²/n, as in Welch's t-test (runs of A and B are not paired: seed *k* of A has nothing to do with seed *k*
+# of B). *Test images*: all runs are scored on one test set of N images, so the difference also depends on which
+# images happen to be in it: the variance between images of the per-image difference in how often A and B are right,
+# divided by N, less the run-to-run noise the seed term already counts (a two-way random-effects analysis of
+# variance). Student's t gives the interval, its degrees of freedom by Satterthwaite with the seed terms counted at
+# the fewer seeds less one (Hsu's conservative answer to the Behrens-Fisher problem): Welch's own estimate of them is
+# too hopeful in the far tail where Holm's correction decides, and let 5.8 % of 9,000 simulated families of nine
+# claims with no true difference get a false verdict at three seeds, where 5 % is promised (3.6 % with Hsu's).
+# Simulations with a known truth (the test suite) show the interval covering the true difference 94-98 % of the time
+# at 2, 3, 5 and 10 seeds, whether the seeds' or the images' noise is the larger. A bootstrap over seeds would not:
+# with three seeds, three differences of one sign make every resample that sign, so its interval is far too narrow
+# exactly where this book's seed counts are.
 #
-# **How a claim is decided.** *Better*/*worse* claims are *supported* when the interval lies wholly on the
-# claimed side of zero, *contradicted* when wholly on the other, and *equivalent* when two one-sided tests put it
-# inside the equivalence margin (at 5 %, the 90 % interval inside the band in the figure: about twice the standard
-# error the test set alone gives such a difference, the smallest difference this test set can resolve). Claims
-# that a change does *not hurt* (or *not help*) are tested against the margin: supported when the interval lies
-# above −margin (below +margin), contradicted when wholly beyond it. The p-value of a claim is the smallest level at which its interval decides
-# it; Holm's correction over the claims of this dataset keeps the chance of any false verdict among them at 5 %.
-# Otherwise the claim is *undecided*, and the last column says what it would take: the seeds per model at which
-# the seed report's own difference (and one the size of ours) would be detected with 80 % power at the corrected
-# level, or that no number of seeds can, when the test set's own noise is larger than that difference. The seeds
-# are planned for the spread the seeds may have, not the one three runs happened to show: the upper 80 % bound of
-# the spread pooled over this dataset's models whose runs all learned; where runs stayed at chance, for the lowest
-# share of such runs that an exact binomial bound allows, so that the named seeds keep their power if the first runs
-# were lucky (the test suite checks at least 70 % real power). A model with fewer than three seeds gives *no
-# verdict*: with one its spread between seeds is unknown (the interval shown is the test set's alone); with two the
-# spread is too uncertain for any t-test to hold the family's 5 % in simulation (11-14 % of families erred).
-# Beside each claim: the probability that a run of A scores higher than a run of B, over every pair of
-# runs, and how many runs of each stayed at chance: a figure that still reads where runs did not all learn.
+# **How a claim is decided.** *Better*/*worse* claims are *supported* when the interval lies wholly on the claimed
+# side of zero, *contradicted* when wholly on the other, and *equivalent* when two one-sided tests put it inside the
+# equivalence margin (at 5 %, the 90 % interval inside the band in the figure: about twice the standard error the test
+# set alone gives such a difference, the smallest difference this test set can resolve). Claims that a change does
+# *not hurt* (or *not help*) are tested against the margin: supported when the interval lies above −margin (below
+# +margin), contradicted when wholly beyond it. The p-value of a claim is the smallest level at which its interval
+# decides it; Holm's correction over the claims of this dataset keeps the chance of any false verdict among them at 5
+# %. Otherwise the claim is *undecided*, and the list below the table says what it would take: the seeds per model at
+# which the seed report's own difference (and one the size of ours) would be detected with 80 % power at the corrected
+# level, or that no number of seeds can, when the test set's own noise is larger than that difference. The seeds are
+# planned for the spread the seeds may have, not the one three runs happened to show: the upper 80 % bound of the
+# spread pooled over this dataset's models whose runs all learned; where runs stayed at chance, for the lowest share
+# of such runs that an exact binomial bound allows, so that the named seeds keep their power if the first runs were
+# lucky (the test suite checks at least 70 % real power). A model with fewer than three seeds gives *no verdict*: with
+# one its spread between seeds is unknown (the interval shown is the test set's alone); with two the spread is too
+# uncertain for a t-test to hold the family's 5 % (8-12 % of simulated families of nine claims erred, with Welch's
+# degrees of freedom or Hsu's). Beside each claim: the probability that a run of A scores higher than a run of B, over
+# every pair of runs, and how many runs of each stayed at chance: a figure that still reads where runs did not all
+# learn.
 
 # %% tags=["remove-input", "full-width"]
 if design:
     display(Markdown(study.evidence.design_notice(design)))
 display(study.evidence.claims_table(verdicts).style.hide(axis="index"))
+if any(v.what_it_takes for v in verdicts):
+    display(Markdown("**What the undecided claims would take.**\n\n" + study.evidence.what_it_takes(verdicts)))
 
 # %% [markdown]
 # ## Does this study reproduce the seed report's accuracies?

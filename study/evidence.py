@@ -347,8 +347,16 @@ def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
         "p (Holm)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
         "look": "—" if v.test is None or not v.test.look else ("first", "second")[v.test.look - 1],
         "verdict": v.verdict,
-        "what it would take": v.what_it_takes or "—",
+        "seeds needed: seed's, ours": (f"{_count(v.needs_for_seed)}, {_count(v.needs_for_ours)}"
+                                       if v.verdict == stats.UNDECIDED else "see below" if v.what_it_takes else "—"),
     } for v in verdicts])
+
+
+def what_it_takes(verdicts: list[ClaimVerdict]) -> str:
+    """What each undecided claim would take, as a MyST list below the claims table (one item per claim); ""
+    when every claim is decided."""
+    items = [f"- **{v.model} vs {v.baseline}** ({v.claim}): {v.what_it_takes}." for v in verdicts if v.what_it_takes]
+    return "\n".join(items)
 
 
 def design_notice(design: Design | None) -> str:
@@ -435,7 +443,8 @@ def digit_one_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
         if recall is None:
             continue
         ones = recall * TEST_ONES
-        rows.append({"model": spec.id, "seed recall": recall, "recall × 1135": round(ones, 6),
+        rows.append({"model": spec.id, "seed recall": recall,
+                     "recall × 1135": round(ones) if abs(ones - round(ones)) < 1e-6 else round(ones, 6),
                      "whole number": "yes" if abs(ones - round(ones)) < 1e-6 else "no"})
     return pd.DataFrame(rows).set_index("model").map(figure)
 

@@ -106,3 +106,20 @@ def test_a_model_with_runs_at_chance_is_planned_from_the_bounds_on_that_share_an
     text = evidence._what_it_takes(v, stats.ALPHA, 9)
     assert "model_09: 2 of 3 runs stayed at chance" in text and "between 29% and 93%" in text
     assert "planned at 29%" in text and "at 10 seeds, with the same share" in text
+
+
+def test_the_claims_table_keeps_the_seeds_needed_short_and_the_explanations_go_below_it():
+    open_ = verdict("Bigger batches help.", stats.UNDECIDED, 0.02, needs=12).model_copy(
+        update={"what_it_takes": "12 seeds per model to detect the seed report's difference"})
+    decided = verdict("Smaller kernels help.", stats.SUPPORTED, 0.6)
+    table = evidence.claims_table([open_, decided])
+    assert list(table["seeds needed: seed's, ours"]) == ["12, none can", "—"]
+    assert evidence.what_it_takes([open_, decided]) == (
+        "- **model_07 vs model_06** (Bigger batches help.): 12 seeds per model to detect the seed report's difference.")
+
+
+def test_the_digit_one_audit_prints_whole_numbers_whole():
+    from study.spec import load_specs
+    audit = evidence.digit_one_audit(load_specs())
+    assert audit["whole number"].eq("yes").all()
+    assert all(cell.isdigit() for cell in audit["recall × 1135"])
