@@ -84,6 +84,11 @@ class RankCorrelation(Strict):
     kendall_p: float
 
 
+def short_name(model_id: str) -> str:
+    """A model's id as figures and the front page abbreviate it: model_07 -> M07."""
+    return model_id.replace("model_", "M")
+
+
 def reproduction(model_id: str, reported: float | None, runs: list[RunRecord], dataset: str,
                  classes: int = 10) -> Reproduction:
     """Whether our runs reproduce the seed's accuracy: judged only on the seed's own dataset and only where our
@@ -177,7 +182,7 @@ def comparisons(results: dict[str, ModelRecord], models_dir: str | Path, seeds: 
 
 
 def _seeds(n: int | None) -> str:
-    return "no number of seeds" if n is None else f"more than {n - 1:,} seeds" if n > 100_000 else f"{n:,} seeds"
+    return "no number of seeds" if n is None else f"{_count(n)} seeds"
 
 
 def _at_chance_plan(model: str, plan: stats.Planned) -> str:
@@ -327,7 +332,7 @@ def second_look(verdicts: list[ClaimVerdict], design: Design) -> tuple[dict[str,
 
 def _ci(d: Difference) -> str:
     """The interval as pages print it, cut to the possible range of a difference of accuracies (±100 pp)."""
-    low, high, clipped = stats.clip(d.low, d.high, (-100.0, 100.0))
+    low, high, clipped = stats.clip(d.low, d.high, stats.DIFFERENCE_RANGE)
     return f"[{low:+.2f}, {high:+.2f}]" + (" (clipped to ±100)" if clipped else "")
 
 
@@ -385,7 +390,7 @@ def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> 
         for dataset, vs in verdicts.items():
             v = next((v for v in vs if v.claim == claim), None)
             cells.append("—" if v is None else _cell(v, pages[dataset]))
-        short = f"{model} vs {baseline}".replace("model_", "M")
+        short = f"{short_name(model)} vs {short_name(baseline)}"
         lines.append(f"| {claim} ({short}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -406,7 +411,7 @@ def _cell(v: ClaimVerdict, page: str) -> str:
 
 
 def _count(n: int | None) -> str:
-    return "none can" if n is None else f">{n - 1:,}" if n > 100_000 else f"{n:,}"
+    return "none can" if n is None else f">{n - 1:,}" if n > stats.MOST else f"{n:,}"
 
 
 def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[str, str]) -> str:

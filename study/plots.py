@@ -10,8 +10,8 @@ import pandas as pd
 import seaborn as sns
 
 from study.data import LABELS
-from study.evidence import ClaimVerdict
-from study.stats import CONTRADICTED, EQUIVALENT, NO_VERDICT, SUPPORTED, UNDECIDED, Difference
+from study.evidence import ClaimVerdict, short_name
+from study.stats import CONTRADICTED, DIFFERENCE_RANGE, EQUIVALENT, NO_VERDICT, SUPPORTED, UNDECIDED, Difference, clip
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -77,7 +77,7 @@ def effect_by_factor(table: pd.DataFrame, compared: dict[str, Difference]) -> pl
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(rows), 2) + 1.5))
     y = np.arange(len(rows))
     for i, (label, d, seed) in enumerate(rows):
-        low, high = max(d.low, -100.0), min(d.high, 100.0)
+        low, high, _ = clip(d.low, d.high, DIFFERENCE_RANGE)
         ax.errorbar(d.estimate, i, xerr=[[d.estimate - low], [high - d.estimate]], fmt="o", color="C0",
                     capsize=4, label="this study (95 % CI, seeds and test images)" if i == 0 else None)
         ax.plot(seed, i, "D", color="C3", label="seed report (MNIST, one run)" if i == 0 else None)
@@ -107,7 +107,7 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
     for i, v in enumerate(verdicts):
         d = v.diff
         colour = OUTCOME_COLOURS[v.verdict]
-        low, high = max(d.low, -100.0), min(d.high, 100.0)
+        low, high, _ = clip(d.low, d.high, DIFFERENCE_RANGE)
         ax.errorbar(d.estimate, i, xerr=[[d.estimate - low], [high - d.estimate]], fmt="o", color=colour,
                     capsize=4, linestyle="--" if not d.seed_spread_known else "-")
         side = {"better": 1, "worse": -1, "not worse": 1, "not better": -1}[v.direction]
@@ -121,7 +121,7 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
         if any(v.verdict == outcome for v in verdicts):
             ax.plot([], [], "o-", color=colour, label=outcome)
     ax.plot([], [], color="0.3", marker=r"$\rightarrow$", linestyle="none", markersize=12, label="the claimed side")
-    ax.set_yticks(np.arange(len(verdicts)), [f"{v.model} vs {v.baseline}".replace("model_", "M") + "\n"
+    ax.set_yticks(np.arange(len(verdicts)), [f"{short_name(v.model)} vs {short_name(v.baseline)}" + "\n"
                                             + textwrap.fill(v.claim, 42) for v in verdicts], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("symlog", linthresh=1)
@@ -154,7 +154,7 @@ def accuracy_against(table: pd.DataFrame, column: str, xlabel: str, title: str, 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     sns.scatterplot(table, x=column, y="accuracy", hue="factor", s=80, ax=ax)
     for model, row in table.iterrows():
-        ax.annotate(model.replace("model_", "M"), (row[column], row["accuracy"]),
+        ax.annotate(short_name(model), (row[column], row["accuracy"]),
                     textcoords="offset points", xytext=(5, 4), fontsize=8)
     if log:
         ax.set_xscale("log")
@@ -175,7 +175,7 @@ def accuracy_across(table: pd.DataFrame, a: str, b: str) -> plt.Figure:
         ax.errorbar(row[(a, "accuracy")], row[(b, "accuracy")],
                     xerr=None if np.isnan(xerr).any() else xerr, yerr=None if np.isnan(yerr).any() else yerr,
                     fmt="o", capsize=3, color="C0")
-        ax.annotate(model.replace("model_", "M"), (row[(a, "accuracy")], row[(b, "accuracy")]),
+        ax.annotate(short_name(model), (row[(a, "accuracy")], row[(b, "accuracy")]),
                     textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set(xlabel=f"test accuracy on {LABELS[a]}", ylabel=f"test accuracy on {LABELS[b]}",
            title=f"Each model on {LABELS[a]} and {LABELS[b]} (mean over seeds, 95 % CI)")

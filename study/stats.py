@@ -24,6 +24,7 @@ MIN_SEEDS = 3  # seeds of each model a verdict needs: with two, neither Welch's 
 NO_VERDICT = f"no verdict: fewer than {MIN_SEEDS} seeds"
 REPRODUCED, ABOVE, BELOW = "reproduced", "above our runs", "below our runs"
 UNIT = (0.0, 1.0)  # the range of an accuracy, a precision, a recall or an F1
+DIFFERENCE_RANGE = (-100.0, 100.0)  # the range of a difference of two accuracies, in percentage points
 OUTCOMES = (SUPPORTED, CONTRADICTED, EQUIVALENT)
 Direction = Literal["better", "worse", "not worse", "not better"]
 SeedDf = Literal["hsu", "welch"]
