@@ -243,16 +243,14 @@ def _claim_row(spec: ModelSpec, base: ModelSpec, results: dict[str, ModelRecord]
     classes = len(record.dataset.class_names)
     seed_a, seed_b = spec.seed_report.accuracy, base.seed_report.accuracy
 
-    def plan(model: str) -> stats.Planned:
-        return stats.planned([100 * r.test.accuracy for r in runs[model]], 100 * (1 / classes + CHANCE_MARGIN), pool)
-
+    plan_a, plan_b = (stats.planned([100 * r.test.accuracy for r in runs[model]],
+                                    100 * (1 / classes + CHANCE_MARGIN), pool) for model in (spec.id, base.id))
     return ClaimVerdict(
         claim=spec.seed_claim.text, untested=spec.seed_claim.untested, direction=spec.seed_claim.direction,
         model=spec.id, baseline=base.id, seed_diff_pp=100 * (seed_a - seed_b) if seed_a and seed_b else None,
         accuracy_a=record.summary.accuracy.mean, accuracy_b=results[base.id].summary.accuracy.mean, diff=diff,
         margin_pp=MARGIN_PP.get(record.dataset.name, MARGIN_PP[SEED_DATASET]),
-        at_chance_a=len(at_chance(runs[spec.id], classes)), at_chance_b=len(at_chance(runs[base.id], classes)),
-        planned_a=plan(spec.id), planned_b=plan(base.id), test=None, family=0, needs_for_seed=None,
+        at_chance_a=plan_a.at_chance, at_chance_b=plan_b.at_chance, planned_a=plan_a, planned_b=plan_b, test=None, family=0, needs_for_seed=None,
         needs_for_ours=None, what_it_takes="", verdict=stats.NO_VERDICT)
 
 

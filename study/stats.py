@@ -359,9 +359,10 @@ def planned(accuracies_pp, chance_pp: float, pool: Spread | None,
     if not len(stuck):
         return Planned(sd=sd_learned, at_chance=0, runs=len(x))
     rate, rate_high = rate_bounds(len(stuck), len(x), confidence)
-    gap = float((learned.mean() if len(learned) else x.max()) - stuck.mean())
+    level = float(learned.mean() if len(learned) else x.max())
+    gap = level - float(stuck.mean())
     sd = math.sqrt(rate * (1 - rate) * gap**2 + (0.0 if math.isnan(sd_learned) else sd_learned**2))
-    shift = float((1 - rate) * (learned.mean() if len(learned) else x.max()) + rate * stuck.mean() - x.mean())
+    shift = float((1 - rate) * level + rate * stuck.mean() - x.mean())
     return Planned(sd=sd, at_chance=len(stuck), runs=len(x), rate_low=rate, rate_high=rate_high, mean_shift=shift)
 
 
