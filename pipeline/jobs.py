@@ -25,6 +25,7 @@ from study import results
 from study.backend import version as backend_version
 from study.data import Dataset
 from study.files import write_atomic
+from study.loading import DAMAGED, set_aside
 from study.results import ModelRecord, RunRecord
 from study.spec import ModelSpec, conv_shapes, load_spec
 from study.typed import Strict
@@ -32,8 +33,8 @@ from study.typed import Strict
 
 class Outcome(Strict):
     """How a job went: its name, success, wall time, the error if any, the executed notebook (or the page marked as
-    failed) as nbformat JSON, for a model job its records, the runs a job trained for the store (by file name), and
-    for a seed job the page it trains for."""
+    failed) as nbformat JSON, for a model job its records, the runs a job trained for the store (by file name), the
+    stored runs it found damaged and set aside (by file name), and for a seed job the page it trains for."""
 
     name: str
     ok: bool
@@ -43,6 +44,7 @@ class Outcome(Strict):
     record: ModelRecord | None = None
     runs: list[RunRecord] = []
     stored: dict[str, str] = {}
+    set_aside: list[str] = []
     for_page: str = ""
 
 
@@ -133,14 +135,14 @@ class SeedJob:
             folder = scratch / RUNS / self.spec_id
             getattr(importlib.import_module(module), function)(
                 str(scratch / spec_input(self.spec_id)), self.seed, store=str(folder), **self.parameters)
-            return {"stored": _trained_runs(scratch, self.spec_id, self.inputs)}
+            return {"stored": _trained_runs(scratch, self.spec_id, self.inputs),
+                    "set_aside": _set_aside_runs(scratch, self.spec_id)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute, for_page=self.page)
 
     def publish(self, outcome: Outcome) -> None:
-        """Write the trained run into the store (on the client)."""
-        for name, text in outcome.stored.items():
-            write_atomic(self.store / name, text)
+        """Set aside in the store the runs the worker found damaged, then write the run it trained (on the client)."""
+        _publish_runs(self.store, outcome)
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ class ModelJob:
                         write_atomic(self.store / name, text)
             record = results.read_model(scratch / "results" / f"{self.spec_id}.json")
             return {"notebook": nbformat.writes(nb), "record": record, "stored": {} if self.local else trained(scratch),
+                    "set_aside": _set_aside_runs(scratch, self.spec_id),
                     "runs": results.read_runs(scratch / "results", record)}
 
         return _attempt(self.name, self.scratch_root, self.inputs, execute)
@@ -234,8 +237,7 @@ class ModelJob:
     def publish(self, outcome: Outcome) -> None:
         """Write the outcome into the book (on the client): the trained runs into the store (a local job kept them
         there already), the records, then the page, which marks them done."""
-        for name, text in outcome.stored.items():
-            write_atomic(self.store / name, text)
+        _publish_runs(self.store, outcome)
         if outcome.ok and outcome.record is not None:
             results.write_model(self.models_dir, outcome.record, outcome.runs)
         _publish_page(self.notebook, outcome, self.inputs_hash)
@@ -295,10 +297,27 @@ class PageJob:
 
 
 def _trained_runs(scratch: Path, spec_id: str, shipped: Inputs) -> dict[str, str]:
-    """The runs a job's scratch folder holds for `spec_id` that it was not shipped: those it trained, by file name."""
-    names = {name for name, _ in shipped}
+    """The runs a job's scratch folder holds for `spec_id` that it was not shipped as they are: those it trained
+    (some in place of a damaged run it was shipped), by file name."""
+    given = dict(shipped)
     folder = scratch / RUNS / spec_id
-    return {p.name: p.read_text() for p in sorted(folder.glob("*.json")) if f"{RUNS}/{spec_id}/{p.name}" not in names}
+    return {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
+            if given.get(f"{RUNS}/{spec_id}/{p.name}") != p.read_bytes()}
+
+
+def _set_aside_runs(scratch: Path, spec_id: str) -> list[str]:
+    """The file names of the shipped runs that the job found damaged and set aside (`study.loading.reusable`)."""
+    return sorted(p.name.removesuffix(DAMAGED) for p in (scratch / RUNS / spec_id).glob(f"*{DAMAGED}"))
+
+
+def _publish_runs(store: Path, outcome: Outcome) -> None:
+    """Set aside the store's runs a job found damaged (a line naming each), then write the runs it trained."""
+    for name in outcome.set_aside:
+        if (store / name).is_file():
+            set_aside(store / name)
+            print(f"damaged run {store / name} set aside as {name}{DAMAGED}: {outcome.name} trained it again")
+    for name, text in outcome.stored.items():
+        write_atomic(store / name, text)
 
 
 def _stored(store: Path, spec_id: str) -> Inputs:

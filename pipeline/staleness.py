@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from pipeline.kernel import REPO
+from study.files import combined_hash, file_hashes
 
 STUDY = REPO / "study"
 REQUIREMENTS = REPO / "requirements.txt"
@@ -27,9 +28,9 @@ def _digest(*parts: bytes | str) -> str:
 
 
 def science_hash(study: Path | None = None, requirements: Path | None = None) -> str:
-    """The science package's sources and the pinned requirements."""
-    files = sorted((study or STUDY).glob("*.py")) + [requirements or REQUIREMENTS]
-    return _digest(*(f"{p.name}:{p.read_bytes().hex()}" for p in files if p.is_file()))
+    """The science package's sources and the pinned requirements (`requirements` beside the `study` folder)."""
+    study, requirements = study or STUDY, requirements or REQUIREMENTS
+    return combined_hash(file_hashes([*sorted(study.glob("*.py")), requirements], study.parent))
 
 
 def model_hash(template: bytes, spec_file: bytes, *, science: str, data_identity: str, seeds: list[int], smoke: bool,

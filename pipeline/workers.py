@@ -3,7 +3,6 @@ installed versions of the pinned requirements. Checked when the client connects,
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import re
 from importlib.metadata import PackageNotFoundError, version
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 
 from pipeline.kernel import REPO
 from pipeline.staleness import REQUIREMENTS
+from study.files import file_hashes
 
 CODE = ("study", "pipeline")
 PIN = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)")
@@ -26,8 +26,7 @@ class Fingerprint(BaseModel):
 
 def fingerprint() -> Fingerprint:
     """This process's fingerprint: what it runs as `study` and `pipeline`, and what it has installed."""
-    code = {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in CODE for p in sorted((REPO / folder).glob("*.py"))}
+    code = file_hashes([p for folder in CODE for p in sorted((REPO / folder).glob("*.py"))], REPO)
     packages = {}
     for line in REQUIREMENTS.read_text().splitlines():
         if match := PIN.match(line):

@@ -1,11 +1,13 @@
-"""Atomic file writes: a temporary file beside the target, renamed over it, so no reader sees half a file."""
+"""Files: atomic writes (a temporary file beside the target, renamed over it, so no reader sees half a file) and
+the SHA-256 of source files, one way for run keys, page hashes and the cluster's code check."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -31,3 +33,13 @@ def write_atomic(path: str | Path, text: str) -> Path:
     with replacing(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def file_hashes(paths: Iterable[Path], root: Path) -> dict[str, str]:
+    """The SHA-256 of each file's bytes, by its path relative to `root` (POSIX form)."""
+    return {Path(p).relative_to(root).as_posix(): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+
+
+def combined_hash(hashes: dict[str, str]) -> str:
+    """One SHA-256 over named hashes, in name order."""
+    return hashlib.sha256("".join(f"{name}:{h}\n" for name, h in sorted(hashes.items())).encode()).hexdigest()

@@ -184,22 +184,6 @@ def read_runs(models_dir: str | Path, record: ModelRecord) -> list[RunRecord]:
     return [RunRecord.model_validate_json((Path(models_dir) / name).read_bytes()) for name in record.runs]
 
 
-def damage(models_dir: str | Path, spec_id: str) -> str | None:
-    """Why a model's result files cannot be read back (the first unreadable or invalid file, named), or None when
-    its model file and every run file it lists validate."""
-    models_dir = Path(models_dir)
-    path = models_dir / f"{spec_id}.json"
-    try:
-        record = read_model(path)
-        for name in record.runs:
-            path = models_dir / name
-            RunRecord.model_validate_json(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"{path}: {reason}"
-    return None
-
-
 def load_results(models_dir: str | Path, ids=None) -> dict[str, ModelRecord]:
     """The model files `<id>.json` in a folder, by id in file-name order; only those of `ids` when given."""
     paths = sorted(Path(models_dir).glob("*.json"))

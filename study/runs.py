@@ -7,9 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from study import backend, metrics, models, results, training
+from study import backend, loading, metrics, models, results, training
 from study.data import Dataset
-from study.files import write_atomic
+from study.files import combined_hash, file_hashes, write_atomic
 from study.results import RunRecord
 from study.spec import ModelSpec
 
@@ -21,10 +21,7 @@ TRAINED_FIELDS = {"id", "conv", "pool", "dense_units", "dense_activation", "trai
 def sources_hash() -> str:
     """The SHA-256 of the study's sources that shape a run (RUN_SOURCES)."""
     here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for name in RUN_SOURCES:
-        h.update(f"{name}:".encode() + (here / f"{name}.py").read_bytes() + b"\0")
-    return h.hexdigest()
+    return combined_hash(file_hashes([here / f"{name}.py" for name in RUN_SOURCES], here))
 
 
 def key(spec: ModelSpec, *, data_sha256: str, seed: int, smoke: bool, precision: str, threads: int) -> str:
@@ -62,13 +59,14 @@ def train(spec: ModelSpec, data: Dataset, seed: int, *, epochs: int) -> RunRecor
 
 def runs(spec: ModelSpec, data: Dataset, seeds: list[int], *, smoke: bool, precision: str, threads: int,
          store: str | Path | None) -> tuple[list[RunRecord], list[int]]:
-    """Each seed's run: from `store` when it holds one made from the same inputs, else trained now and written
-    there at once (no store: every seed trained, nothing written); the runs in seed order and the seeds trained."""
+    """Each seed's run: from `store` when it holds one made from the same inputs that fits the test set (one that
+    does not is set aside, named), else trained now and written there at once (no store: every seed trained, nothing
+    written); the runs in seed order and the seeds trained."""
     out, trained = [], []
     epochs = 1 if smoke else spec.training.epochs
     for seed in seeds:
         run_key = key(spec, data_sha256=data.sha256, seed=seed, smoke=smoke, precision=precision, threads=threads)
-        run = stored(Path(store), run_key) if store else None
+        run = loading.reusable(Path(store) / f"{run_key}.json", data.y_test) if store else None
         if run is None:
             print(f"seed {seed}: training", flush=True)
             run = train(spec, data, seed, epochs=epochs)
