@@ -31,17 +31,17 @@ results_dir = "../book/mnist/models"
 from IPython.display import Markdown, display
 
 import study.evidence
+import study.loading
 import study.plots
 import study.report
 import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-results = study.results.load_results(results_dir, ids=specs)
+loaded = study.loading.load(results_dir, ids=specs)
+results = loaded.records
 table = study.results.summary(results)
-compared = study.evidence.comparisons(results, results_dir)
-design = study.results.read_design(results_dir)
-verdicts = study.evidence.claim_verdicts(specs, results, compared, results_dir, design)
+verdicts = study.evidence.claim_verdicts(specs, loaded)
 
 # %% tags=["remove-input"]
 for dataset in {r.dataset.name: r.dataset for r in results.values()}.values():
@@ -55,6 +55,22 @@ if verdicts:
 
 # %% [markdown]
 # ## The seed report's claims and the evidence
+#
+# The verdicts first; how they are reached is in the box below the table.
+
+# %% tags=["remove-input", "full-width"]
+if loaded.design:
+    display(Markdown(study.report.design_notice(loaded.design)))
+display(study.report.claims_table(verdicts).style.hide(axis="index"))
+if study.report.claims_footnote(verdicts):
+    display(Markdown(study.report.claims_footnote(verdicts)))
+if study.report.what_it_takes(verdicts):
+    display(Markdown("````{admonition} What the undecided claims would take\n:class: dropdown\n"
+                     + study.report.what_it_takes(verdicts) + "\n````"))
+
+# %% [markdown]
+# ````{admonition} How a claim is tested: what is estimated and how a claim is decided
+# :class: dropdown
 #
 # **What is estimated.** For each claim, the expected test accuracy of A minus that of B over training seeds, in
 # percentage points (pp): the mean of A's runs minus the mean of B's. Its 95 % interval counts both sources of noise.
@@ -91,13 +107,11 @@ if verdicts:
 # degrees of freedom or Hsu's). Beside each claim: the probability that a run of A scores higher than a run of B, over
 # every pair of runs, and how many runs of each stayed at chance: a figure that still reads where runs did not all
 # learn.
+# ````
 
-# %% tags=["remove-input", "full-width"]
-if design:
-    display(Markdown(study.evidence.design_notice(design)))
-display(study.evidence.claims_table(verdicts).style.hide(axis="index"))
-if any(v.what_it_takes for v in verdicts):
-    display(Markdown("**What the undecided claims would take.**\n\n" + study.evidence.what_it_takes(verdicts)))
+# %% tags=["remove-input", "hide-output", "full-width"]
+display(Markdown("**The tests behind the verdicts.**"))
+display(study.report.tests_table(verdicts).style.hide(axis="index"))
 
 # %% [markdown]
 # ## Does this study reproduce the seed report's accuracies?
@@ -108,13 +122,14 @@ if any(v.what_it_takes for v in verdicts):
 # with the prediction interval around it. Only results on the full MNIST are judged, and only where our runs can
 # tell: where the prediction interval is at most ±1 pp wide (three seeds or more, none stuck at chance, usually).
 
-# %% tags=["remove-input"]
-reproduced = study.evidence.reproductions(results, results_dir)
-display(Markdown(study.evidence.reproduction_count(reproduced)))
-display(study.evidence.reproduction_table(reproduced))
+# %% tags=["remove-input", "full-width"]
+reproduced = study.evidence.reproductions(loaded)
+display(Markdown(study.report.reproduction_count(reproduced)))
+if any(r.verdict or r.why_not != reproduced[0].why_not for r in reproduced):
+    display(study.report.reproduction_table(reproduced).rename_axis(None))
 
 # %% [markdown]
-# ## Every model's accuracy with its interval
+# ## Every model's test error and accuracy with their intervals
 
 # %% tags=["remove-input"]
 if len(table):
@@ -124,8 +139,7 @@ if len(table):
 positive_class = next((r.positive_class for r in results.values()), "class 1")
 display(study.report.summary_table(table.drop(columns=["title"]), positive_class))
 for rid, record in results.items():
-    stuck = study.evidence.at_chance_notice(rid, study.results.read_runs(results_dir, record),
-                                            len(record.dataset.class_names))
+    stuck = study.report.at_chance_notice(rid, loaded.runs[rid], len(record.dataset.class_names))
     if stuck:
         display(Markdown(stuck))
 
@@ -138,46 +152,20 @@ for rid, record in results.items():
 
 # %% tags=["remove-input"]
 if len(table):
-    display(study.plots.effect_by_factor(table, compared))
+    display(study.plots.effect_by_factor(table, study.evidence.comparisons(loaded)))
 
 # %% [markdown]
-# ## Parameters and training time against accuracy
+# ## Parameters and training time against test error
 
 # %% tags=["remove-input"]
 if len(table):
     display(study.plots.accuracy_against(table, "params", "trainable parameters (log scale)",
-                                         "Test accuracy against model size", log=True))
+                                         "Test error against model size", log=True))
 
 # %% tags=["remove-input"]
 if len(table):
     display(study.plots.accuracy_against(table, "train_seconds", "training time per seed (s)",
-                                         "Test accuracy against training time"))
-
-# %% [markdown]
-# ## What the seed report's own numbers show
-#
-# **Its precision, recall and F1 are those of digit 1 alone.** The MNIST test set holds 1,135 images of
-# digit 1. For every model, the seed's recall times 1,135 is a whole number: the recall of one class, not
-# an average over ten.
-
-# %% tags=["remove-input"]
-display(study.evidence.digit_one_audit(specs))
-
-# %% [markdown]
-# **Its conclusion table disagrees with its own sections.** The accuracies in the final table differ from
-# the ones printed in the sections for most models, and the ranking drawn from it does not hold for the
-# section figures.
-
-# %% tags=["remove-input"]
-display(study.evidence.conclusion_table_audit(specs))
-
-# %% [markdown]
-# **Models 7 and 10 did not start from scratch.** Their first epoch begins at a training accuracy that
-# other models only reach after ten epochs: they kept training Model 6's weights, so their figures measure
-# extra epochs, not batch size or learning rate. This study trains every model from a fresh initialisation.
-
-# %% tags=["remove-input"]
-display(study.evidence.warm_start_audit(specs))
+                                         "Test error against training time"))
 
 # %% [markdown]
 # ## How these results were produced

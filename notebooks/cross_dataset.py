@@ -25,21 +25,18 @@ results_dirs = ["../book/mnist/models", "../book/fashion-mnist/models"]
 not_compared = []
 
 # %% tags=["remove-cell"]
-from pathlib import Path
-
 from IPython.display import Markdown, display
 
 import study.data
 import study.evidence
+import study.loading
 import study.plots
 import study.report
-import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-dirs = {Path(d).parent.name: d for d in results_dirs}
-results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
-results = {dataset: r for dataset, r in results.items() if r}
+loaded = {book.dataset: book for book in (study.loading.load(d, ids=specs) for d in results_dirs) if book}
+results = {dataset: book.records for dataset, book in loaded.items()}
 names = list(results)
 labels = [study.data.LABELS[n] for n in names]
 
@@ -61,7 +58,7 @@ else:
 # %% tags=["remove-input", "full-width"]
 if len(names) >= 2:
     table = study.evidence.across_datasets(results)
-    display(study.evidence.across_table(table))
+    display(study.report.across_table(table))
 
 # %% tags=["remove-input"]
 if len(names) >= 2:
@@ -79,7 +76,5 @@ if len(names) >= 2:
 
 # %% tags=["remove-input", "full-width"]
 if len(names) >= 2:
-    verdicts = {d: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[d]), dirs[d],
-                                                 study.results.read_design(dirs[d]))
-                for d, r in results.items()}
-    display(study.evidence.claims_across(verdicts))
+    verdicts = {dataset: study.evidence.claim_verdicts(specs, book) for dataset, book in loaded.items()}
+    display(study.report.claims_across(verdicts))

@@ -23,26 +23,21 @@ results_dirs = ["results/mnist/models"]
 evidence_pages = {"mnist": "mnist/comparison.ipynb"}
 
 # %% tags=["remove-cell"]
-from pathlib import Path
-
 from IPython.display import Markdown, display
 
 import study.evidence
+import study.loading
 import study.report
-import study.results
 import study.spec
 
 specs = study.spec.load_specs(params_dir)
-dirs = {Path(d).parent.name: d for d in results_dirs}
-results = {dataset: study.results.load_results(d, ids=specs) for dataset, d in dirs.items()}
-verdicts = {dataset: study.evidence.claim_verdicts(specs, r, study.evidence.comparisons(r, dirs[dataset]),
-                                                   dirs[dataset], study.results.read_design(dirs[dataset]))
-            for dataset, r in results.items() if r}
+loaded = {book.dataset: book for book in (study.loading.load(d, ids=specs) for d in results_dirs) if book}
+verdicts = {dataset: study.evidence.claim_verdicts(specs, book) for dataset, book in loaded.items()}
 
 # %% tags=["remove-input", "full-width"]
-display(Markdown(study.evidence.findings(verdicts, evidence_pages)))
-display(Markdown(study.evidence.reproduction_finding(
-    {d: study.evidence.reproductions(r, dirs[d]) for d, r in results.items() if r}, evidence_pages)))
+display(Markdown(study.report.findings(verdicts, evidence_pages)))
+display(Markdown(study.report.reproduction_finding(
+    {dataset: study.evidence.reproductions(book) for dataset, book in loaded.items()}, evidence_pages)))
 
 # %% [markdown]
 # Each cell gives our difference A − B in percentage points with its 95 % interval, which counts both the spread
@@ -59,7 +54,7 @@ display(Markdown(study.evidence.reproduction_finding(
 # data named at its top.
 
 # %% tags=["remove-input"]
-for dataset in {r.dataset.name: r.dataset for rs in results.values() for r in rs.values()}.values():
+for dataset in {r.dataset.name: r.dataset for book in loaded.values() for r in book.records.values()}.values():
     display(Markdown(study.report.data_notice(dataset)))
 
 # %% [markdown]
@@ -70,6 +65,32 @@ for dataset in {r.dataset.name: r.dataset for rs in results.values() for r in rs
 
 # %% tags=["remove-input"]
 display(study.report.configurations(specs))
+
+# %% [markdown]
+# ## What the seed report's own numbers show
+#
+# **Its precision, recall and F1 are those of digit 1 alone.** The MNIST test set holds 1,135 images of
+# digit 1. For every model, the seed's recall times 1,135 is a whole number: the recall of one class, not
+# an average over ten.
+
+# %% tags=["remove-input"]
+display(study.report.digit_one_audit(specs))
+
+# %% [markdown]
+# **Its conclusion table disagrees with its own sections.** The accuracies in the final table differ from
+# the ones printed in the sections for most models, and the ranking drawn from it does not hold for the
+# section figures.
+
+# %% tags=["remove-input"]
+display(study.report.conclusion_table_audit(specs))
+
+# %% [markdown]
+# **Models 7 and 10 did not start from scratch.** Their first epoch begins at a training accuracy that
+# other models only reach after ten epochs: they kept training Model 6's weights, so their figures measure
+# extra epochs, not batch size or learning rate. This study trains every model from a fresh initialisation.
+
+# %% tags=["remove-input"]
+display(study.report.warm_start_audit(specs))
 
 # %% [markdown]
 # ## How to read this book

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import schedule, staleness
@@ -30,7 +31,7 @@ from pipeline.schedule import Job
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
-from study import backend, evidence, results
+from study import backend, evidence, loading, report, results
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, advice, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
@@ -95,7 +96,7 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     problems = [f"unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}"] if unknown else []
     if args.seeds is not None and args.seeds < 1:
         problems.append(f"--seeds must be at least 1, got {args.seeds}")
-    first = args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
+    first = seed_count(args)
     if args.until_decided and first < 2:
         problems.append(f"--until-decided needs a first look of 2 or more seeds (--seeds), got {first}")
     if args.until_decided and args.max_seeds < first:
@@ -138,10 +139,9 @@ def _only_run(book_dir: Path):
 def added_seeds(book: Book, specs: dict, dataset: str, design: results.Design) -> tuple[dict[str, int], list[str]]:
     """The seeds each model of `dataset` should reach at the second look (`study.evidence.second_look`), from the
     results of the first, and a line per claim undecided there."""
-    models_dir = book.models_dir(dataset)
-    found = results.load_results(models_dir, ids=specs)
-    verdicts = evidence.claim_verdicts(specs, found, evidence.comparisons(found, models_dir), models_dir, design)
-    return evidence.second_look(verdicts, design)
+    plans = evidence.second_look(evidence.claim_verdicts(specs, loading.load(book.models_dir(dataset), ids=specs)),
+                                 design)
+    return evidence.seeds_wanted(plans), report.second_look_lines(plans, design)
 
 
 def set_aside_damaged(jobs: list[ModelJob]) -> list[str]:
@@ -150,7 +150,7 @@ def set_aside_damaged(jobs: list[ModelJob]) -> list[str]:
     lines = []
     for job in jobs:
         record = job.models_dir / f"{job.spec_id}.json"
-        problem = results.damage(job.models_dir, job.spec_id) if record.is_file() else None
+        problem = loading.damage(job.models_dir, job.spec_id) if record.is_file() else None
         if problem:
             record.replace(record.with_name(record.name + ".damaged"))
             lines.append(f"damaged result set aside as {record.name}.damaged, {job.name} reruns: {problem}")
@@ -213,18 +213,17 @@ def _pages_when_seeded(models: list[ModelJob]) -> tuple[list[SeedJob], Callable[
     return schedule.seed_jobs(models), then
 
 
-def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], pages: list[PageJob],
-         stop: Stop, science: str, scratch: Path | None, finished: list[tuple[Job, Outcome]],
+def _run(plan: Plan, todo: list[ModelJob], pages: list[PageJob], stop: Stop, finished: list[tuple[Job, Outcome]],
          second_look: Callable[[], list[ModelJob]] | None = None) -> float:
     """Run the model pages' seed jobs, each page as soon as its seeds are in, then the pages `second_look` asks for
-    once they are in (if any) the same way, then the summary pages (all of them when a model ran), on `workers`
-    local workers (each pinned to its own GPU where there are GPUs) or the cluster at `scheduler`, publishing each
+    once they are in (if any) the same way, then the summary pages (all of them when a model ran), on the plan's
+    local workers (each pinned to its own GPU where there are GPUs) or the cluster at --scheduler, publishing each
     outcome as it arrives and appending it to `finished`; the seconds the workers were up. KeyboardInterrupt on
     Ctrl-C or SIGTERM."""
     before = running_now()
     NOTEBOOKS.open()
     try:
-        with schedule.client(workers, scheduler, scratch) as client:
+        with schedule.client(plan.workers, plan.args.scheduler, plan.scratch) as client:
             up = time.perf_counter()
 
             def publish(jobs: list[Job], what: str, then=None) -> None:
@@ -243,7 +242,7 @@ def _run(workers: int, scheduler: str | None, book: Book, todo: list[ModelJob], 
                 more = second_look() if second_look else []
                 publish_models(more, "more seeds")
                 if todo or more:  # new results change every summary page
-                    pages = page_jobs(book, science=science, force=True, scratch_root=scratch)
+                    pages = plan.page_jobs(force=True)
                 publish(pages, "pages")
                 return time.perf_counter() - up
             except KeyboardInterrupt:
@@ -271,85 +270,136 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str, Dataset]) -> int:
-    """Execute the stale models in parallel, then the summary pages, with everything already checked."""
-    kernel_env()
-    ensure_kernel()
+def seed_count(args: argparse.Namespace) -> int:
+    """The seeds per model the command asks for (the first look of a design): --seeds, else 1 with --smoke, else
+    DEFAULT_SEEDS."""
+    return args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the command runs, every default worked out once: the book, its specs, the data, the workers and the
+    threads each, the GPUs, the science's hash, the seeds, the design (None: one look) and, locally, the scratch
+    folder."""
+
+    args: argparse.Namespace
+    specs: dict
+    book: Book
+    data: list[Dataset]
+    workers: int
+    threads: int
+    gpus: list[str]
+    science: str
+    seeds: int
+    design: results.Design | None
+    scratch: Path | None
+
+    def model_jobs(self, data: Dataset, ids: list[str], seeds: int) -> list[ModelJob]:
+        """The model pages `ids` on `data` with seeds 0..seeds-1 and this command's options."""
+        a = self.args
+        return model_jobs(self.book, self.specs, ids, data=data, seeds=list(range(seeds)), smoke=a.smoke,
+                          threads=self.threads, precision=a.precision, backend=a.backend, gpus=self.gpus,
+                          science=self.science, scratch_root=self.scratch)
+
+    def page_jobs(self, force: bool) -> list[PageJob]:
+        """The summary pages to execute (all with `force`)."""
+        return page_jobs(self.book, science=self.science, force=force, scratch_root=self.scratch)
+
+
+def _plan(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str, Dataset], scratch: Path) -> Plan:
+    """The command's plan from its checked arguments."""
     gpus = [] if args.scheduler else backend_gpus(args.backend)
     workers = args.jobs or len(gpus) or os.cpu_count() or 1
-    n_seeds = args.seeds or (1 if args.smoke else DEFAULT_SEEDS)
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    science = staleness.science_hash()
+    seeds = seed_count(args)
     if gpus:
         print(f"{len(gpus)} GPU(s) seen by {args.backend}: {', '.join(gpus)}; {workers} worker(s), each on its own")
-    data = list({d.name: d for d in resolved.values()}.values())  # `mnist` and `mnist-sample` may be one
+    return Plan(args=args, specs=specs, book=book, data=list({d.name: d for d in resolved.values()}.values()),
+                workers=workers, threads=max(1, (os.cpu_count() or 1) // workers), gpus=gpus,
+                science=staleness.science_hash(), seeds=seeds,
+                design=results.Design(first_seeds=seeds, max_seeds=args.max_seeds) if args.until_decided else None,
+                scratch=None if args.scheduler else scratch)
+
+
+def _todo(plan: Plan) -> tuple[list[ModelJob], list[ModelJob]]:
+    """The model pages asked for and those of them to execute (out of date, damaged, or all with --force), after
+    setting damaged results aside and naming orphans; the design recorded beside each dataset's models."""
+    args = plan.args
+    jobs = [job for d in plan.data for job in plan.model_jobs(d, args.ids or list(plan.specs), plan.seeds)]
+    for line in set_aside_damaged(jobs) + orphans(plan.book, plan.specs):
+        print(line)
+    todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
+    skipped = [j.name for j in jobs if j not in todo]
+    if skipped:
+        print(f"up to date, skipped: {', '.join(skipped)}")
+    for job in jobs:
+        if job not in todo:  # a failure of other inputs than the page's is out of date
+            failed_path(job.notebook).unlink(missing_ok=True)
+    for d in plan.data:
+        results.write_design(plan.book.models_dir(d.name), plan.design)
+    return jobs, todo
+
+
+def _second_look(plan: Plan, finished: list[tuple[Job, Outcome]]) -> list[ModelJob]:
+    """After the first look of a design: the model pages whose claims are undecided, with the seeds they need."""
+    if any(not o.ok for _, o in finished):
+        print("--until-decided: no seeds added, a model failed at the first look")
+        return []
+    more = []
+    for d in plan.data:
+        wanted, lines = added_seeds(plan.book, plan.specs, d.name, plan.design)
+        print("\n".join([f"--until-decided on {d.label}: {len(lines)} claim(s) undecided at the first look",
+                          *(f"  {line}" for line in lines)]))
+        more += [job for spec_id, n in wanted.items() for job in plan.model_jobs(d, [spec_id], n)]
+    return more
+
+
+def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str, Dataset]) -> int:
+    """Plan, run and report: the stale models in parallel, then the summary pages, with everything already
+    checked."""
+    kernel_env()
+    ensure_kernel()
     finished: list[tuple[Job, Outcome]] = []
-    up = 0.0
+    up, interrupted = 0.0, False
     stop, start = Stop(), time.perf_counter()
     with stop.installed(), _scratch() as scratch:
-        local_scratch = None if args.scheduler else scratch
-        jobs = [job for d in data
-                for job in model_jobs(book, specs, args.ids or list(specs), data=d, seeds=list(range(n_seeds)),
-                                      smoke=args.smoke, threads=threads, precision=args.precision,
-                                      backend=args.backend, gpus=gpus, science=science, scratch_root=local_scratch)]
-        for line in set_aside_damaged(jobs) + orphans(book, specs):
-            print(line)
-        todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
-        skipped = [j.name for j in jobs if j not in todo]
-        if skipped:
-            print(f"up to date, skipped: {', '.join(skipped)}")
-        for job in jobs:
-            if job not in todo:  # a failure of other inputs than the page's is out of date
-                failed_path(job.notebook).unlink(missing_ok=True)
-        design = results.Design(first_seeds=n_seeds, max_seeds=args.max_seeds) if args.until_decided else None
-        for d in data:
-            results.write_design(book.models_dir(d.name), design)
-
-        def second_look() -> list[ModelJob]:
-            if any(not o.ok for _, o in finished):
-                print("--until-decided: no seeds added, a model failed at the first look")
-                return []
-            more = []
-            for d in data:
-                wanted, lines = added_seeds(book, specs, d.name, design)
-                print("\n".join([f"--until-decided on {d.label}: {len(lines)} claim(s) undecided at the first look",
-                                  *(f"  {line}" for line in lines)]))
-                more += [job for spec_id, n in wanted.items()
-                         for job in model_jobs(book, specs, [spec_id], data=d, seeds=list(range(n)), smoke=args.smoke,
-                                               threads=threads, precision=args.precision, backend=args.backend,
-                                               gpus=gpus, science=science, scratch_root=local_scratch)]
-            return more
-
-        pages = [] if todo else page_jobs(book, science=science, force=args.force, scratch_root=local_scratch)
-        interrupted = False
-        if todo or pages or design:
+        plan = _plan(args, specs, book, resolved, scratch)
+        jobs, todo = _todo(plan)
+        pages = [] if todo else plan.page_jobs(force=args.force)
+        if todo or pages or plan.design:
             try:
-                up = _run(workers, args.scheduler, book, todo, pages, stop, science, local_scratch, finished,
-                          second_look if design else None)
+                up = _run(plan, todo, pages, stop, finished,
+                          (lambda: _second_look(plan, finished)) if plan.design else None)
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():
             write_status(book)
             write_toc(book)
+    return _report(plan, jobs, todo, finished, up, time.perf_counter() - start, resolved,
+                   stop.name if interrupted else None)
+
+
+def _report(plan: Plan, jobs: list[ModelJob], todo: list[ModelJob], finished: list[tuple[Job, Outcome]], up: float,
+            seconds: float, resolved: dict[str, Dataset], interrupted_by: str | None) -> int:
+    """Print what ran, how busy the workers were, the fallbacks and the failures; the exit status."""
     outcomes = [o for j, o in finished if isinstance(j, ModelJob)]
     seeds = [o for j, o in finished if isinstance(j, SeedJob)]
-    page_outcomes = [o for j, o in finished if isinstance(j, PageJob)]
     failures = [(j, o) for j, o in finished if not o.ok]
     if outcomes:
         print(schedule.summary_table(outcomes, seeds))
-    print(f"executed {len(outcomes)} model(s) and {len(page_outcomes)} page(s), {len(failures)} failed, "
-          f"{len(skipped)} model(s) up to date; {time.perf_counter() - start:.0f} s, into {book.book_dir}")
+    print(f"executed {len(outcomes)} model(s) and {sum(isinstance(j, PageJob) for j, _ in finished)} page(s), "
+          f"{len(failures)} failed, {len(jobs) - len(todo)} model(s) up to date; {seconds:.0f} s, into "
+          f"{plan.book.book_dir}")
     if up:
-        share = schedule.busy_share([o for _, o in finished], workers, up)
+        share, workers = schedule.busy_share([o for _, o in finished], plan.workers, up), plan.workers
         print(f"{sum(1 for o in seeds if o.stored)} run(s) trained, {sum(1 for o in seeds if not o.stored)} found "
               f"stored; the {workers} worker(s) were busy {share * workers:.2f} of {workers} on average "
               f"({share:.0%} of {up:.0f} s)")
-    for warning in fallback_warnings(list(resolved.values()), book.book_dir):
+    for warning in fallback_warnings(list(resolved.values()), plan.book.book_dir):
         print(warning, file=sys.stderr)
-    if interrupted:
+    if interrupted_by:
         names = [o.name for _, o in finished]
         unfinished = [j.name for j in todo if j.name not in names]
-        print(f"INTERRUPTED by {stop.name}: {len(names)} job(s) finished and kept"
+        print(f"INTERRUPTED by {interrupted_by}: {len(names)} job(s) finished and kept"
               + (f" ({', '.join(names)})" if names else "")
               + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
               + ". Nothing half-written was left; run the same command again to resume.", file=sys.stderr)

@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from study import evidence, stats
 from study.data import LABELS, Provenance
-from study.results import SUMMARY_COLUMNS, ModelRecord, RunRecord
+from study.evidence import ClaimVerdict, Reproduction, SeedPlan
+from study.results import SUMMARY_COLUMNS, Design, ModelRecord, RunRecord
 from study.spec import ModelSpec
-from study.stats import UNIT, Summary, interval, mean_ci
+from study.stats import UNIT, Difference, Summary, interval, mean_ci
 
 
 def configurations(specs: dict[str, ModelSpec]) -> pd.DataFrame:
@@ -141,3 +143,283 @@ def data_notice(dataset: Provenance) -> str:
                 f"had ({dataset.fallback_reason}). {text} Figures on small data are noisier and are not "
                 f"comparable with the seed report's.\n```")
     return f"```{{note}}\n{text}\n```"
+
+
+# The seed report's claims and accuracies as pages show them (`study.evidence` computes them).
+
+TEST_ONES = 1135  # images of digit 1 in the MNIST test set
+
+
+def _explained(v: ClaimVerdict) -> bool:
+    """Whether the page explains what a claim would take: it is undecided, or has too few seeds for a verdict."""
+    return v.verdict in (stats.UNDECIDED, stats.NO_VERDICT)
+
+
+def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
+    """Reproductions for display, one row per model."""
+    return pd.DataFrame([{
+        "model": r.model, "seed reported": figure(r.reported), "ours: mean": figure(r.ours.mean),
+        "sd": figure(r.ours.sd), "min–max": f"{r.ours.min:.4f}–{r.ours.max:.4f}",
+        "runs at chance": f"{r.at_chance} of {r.ours.n}",
+        "shift: ours − seed": "—" if r.shift_pp is None else f"{r.shift_pp:+.2f} pp",
+        "95 % prediction interval of the shift": "—" if math.isnan(r.shift_low) else
+        f"[{r.shift_low:+.2f}, {r.shift_high:+.2f}] pp",
+        "verdict": r.verdict or f"— ({r.why_not})",
+    } for r in rows]).set_index("model")
+
+
+def reproduction_count(rows: list[Reproduction]) -> str:
+    """One sentence: how many of the seed's accuracies our runs reproduce, of those that could be judged."""
+    judged = [r for r in rows if r.verdict]
+    if not judged:
+        return f"The seed's accuracies were not judged here: {rows[0].why_not}." if rows else "No results yet."
+    hits = sum(r.verdict == stats.REPRODUCED for r in judged)
+    skipped = len(rows) - len(judged)
+    return (f"**{hits} of {len(judged)}** of the seed report's test accuracies that our runs can judge are "
+            f"reproduced: they lie inside the 95 % prediction interval for one more run of ours."
+            + (f" {skipped} more cannot be judged (see the last column)." if skipped else ""))
+
+
+def at_chance_notice(model_id: str, runs: list[RunRecord], classes: int = 10) -> str:
+    """A MyST warning naming the seeds of a model that stayed at chance, and why its interval is then wide; ""
+    when none did."""
+    stuck = evidence.at_chance(runs, classes)
+    if not stuck:
+        return ""
+    seeds = ", ".join(f"seed {r.seed} ({r.test.accuracy:.4f})" for r in stuck)
+    return (f"```{{warning}}\n{model_id}: {seeds} stayed at chance (1 in {classes} right): that run did not learn. "
+            f"Its mean and interval over seeds mix runs that did not learn with runs that did, which is why the "
+            f"interval is wide; read the seeds one by one.\n```")
+
+
+def _seeds(n: int | None) -> str:
+    return "no number of seeds" if n is None else f"{_count(n)} seeds"
+
+
+def _at_chance_plan(model: str, plan: stats.Planned) -> str:
+    """How a model some of whose runs stayed at chance is planned for, and what more seeds would tell."""
+    share = plan.at_chance / plan.runs
+    later = max(10, 2 * plan.runs)
+    low, high = stats.rate_bounds(round(share * later), later)
+    return (f"{model}: {plan.at_chance} of {plan.runs} runs stayed at chance, so the share of runs that do is known "
+            f"only to lie between {plan.rate_low:.0%} and {plan.rate_high:.0%}; the seeds are planned at "
+            f"{plan.rate_low:.0%}, and no plan from so few runs is firm: at {later} seeds, with the same share, it "
+            f"would be known within {low:.0%}–{high:.0%}")
+
+
+def _what_it_takes(v: ClaimVerdict) -> str:
+    """What an undecided claim would take, in words: the seeds per model at 80 % power at its level over its family."""
+    d, level, family = v.diff, v.level, v.plan_family
+    if not d.decidable:
+        return f"{stats.MIN_SEEDS} seeds of each model: with fewer, the seed-to-seed spread is too uncertain to decide"
+    spent = f"{100 * level:g} % over {family} claim{'s' if family > 1 else ''}"
+    text = f"80 % power at {100 * level / family:.2g} % ({spent}, Holm's first step)"
+    seed, ours = v.needs_for_seed, v.needs_for_ours
+    if v.seed_diff_pp is None:
+        head = "the seed report printed no difference to plan for"
+    elif seed is None and stats.distance(v.direction, v.seed_diff_pp, v.margin_pp) <= 0:
+        head = f"the seed report's own difference ({v.seed_diff_pp:+.2f} pp) lies beyond the margin the claim needs"
+    elif seed is None:
+        head = (f"no number of seeds: the test set's own noise (se {math.sqrt(d.image_var / d.images):.2f} pp, which "
+                f"seeds do not reduce) hides the seed report's difference ({v.seed_diff_pp:+.2f} pp)")
+    else:
+        head = f"{_seeds(seed)} per model to detect the seed report's difference ({v.seed_diff_pp:+.2f} pp)"
+    chance = [_at_chance_plan(m, p) for m, p in ((v.model, v.planned_a), (v.baseline, v.planned_b)) if p.at_chance]
+    return (f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}; "
+            "seed spreads planned at their upper 80 % bound" + "".join(f"; {c}" for c in chance))
+
+
+def _ci(d: Difference) -> str:
+    """The interval as pages print it, cut to the possible range of a difference of accuracies (±100 pp)."""
+    low, high, clipped = stats.clip(d.low, d.high, stats.DIFFERENCE_RANGE)
+    return f"[{low:+.2f}, {high:+.2f}]" + (" (clipped to ±100)" if clipped else "")
+
+
+def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
+    """Claim verdicts for display, a few short columns: the claim, the seed's difference, ours with its interval,
+    the seeds, the verdict and the seeds an undecided claim needs (`tests_table` holds the tests behind them)."""
+    return pd.DataFrame([{
+        "claim (seed report)": v.claim + (f" (not tested: “{v.untested}”)" if v.untested else ""),
+        "A vs B": f"{evidence.short_name(v.model)} vs {evidence.short_name(v.baseline)}",
+        "claimed": f"A {v.direction} than B" if v.direction in ("better", "worse") else f"A {v.direction}",
+        "seed: A − B": "—" if v.seed_diff_pp is None else f"{v.seed_diff_pp:+.2f} pp",
+        "ours: A − B, 95 % CI": f"{v.diff.estimate:+.2f} pp {_ci(v.diff)}{'' if v.diff.seed_spread_known else '*'}",
+        "seeds (at chance)": f"{v.diff.n_a} ({v.at_chance_a}), {v.diff.n_b} ({v.at_chance_b})",
+        "verdict": "no verdict" if v.verdict == stats.NO_VERDICT else v.verdict,
+        "seeds needed: seed's, ours": (f"{_count(v.needs_for_seed)}, {_count(v.needs_for_ours)}"
+                                       if v.verdict == stats.UNDECIDED else "see below" if _explained(v) else "—"),
+    } for v in verdicts])
+
+
+def tests_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
+    """The tests behind the claims table, one row per claim: the interval, its standard errors, the chance that a
+    run of A beats a run of B, the p-value (Holm's) and the look that decided it, and the verdict in full."""
+    return pd.DataFrame([{
+        "A vs B": f"{v.model} vs {v.baseline}",
+        "95 % CI": _ci(v.diff) + ("" if v.diff.seed_spread_known else " (test set only)"),
+        "se: seeds, images": ("—" if not v.diff.seed_spread_known else f"{v.diff.se_seeds:.2f}") +
+        f", {v.diff.se_images:.2f} pp",
+        "P(A run beats B run)": f"{v.diff.beats:.2f}",
+        "p (Holm)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
+        "look": "—" if v.test is None or not v.test.look else ("first", "second")[v.test.look - 1],
+        "verdict": v.verdict,
+    } for v in verdicts])
+
+
+def claims_footnote(verdicts: list[ClaimVerdict]) -> str:
+    """What the claims table's marks mean, as one line of Markdown; "" when it has none."""
+    notes = []
+    if any(not v.diff.seed_spread_known for v in verdicts):
+        notes.append("\\* one seed: the interval is the test set's alone, the spread between seeds being unknown")
+    if any(v.verdict == stats.NO_VERDICT for v in verdicts):
+        notes.append(f"*no verdict*: fewer than {stats.MIN_SEEDS} seeds of a model")
+    return "; ".join(notes) + "." if notes else ""
+
+
+def what_it_takes(verdicts: list[ClaimVerdict]) -> str:
+    """What each undecided claim would take, as a MyST list below the claims table (one item per claim); ""
+    when every claim is decided."""
+    items = [f"- **{v.model} vs {v.baseline}** ({v.claim}): {_what_it_takes(v)}." for v in verdicts if _explained(v)]
+    return "\n".join(items)
+
+
+def design_notice(design: Design | None) -> str:
+    """What a two-look design means for the verdicts, as a MyST note; "" for a single look."""
+    if design is None:
+        return ""
+    return (f"```{{note}}\nSeeds were added where claims were undecided (`--until-decided`, at most {design.max_seeds} "
+            f"per model). The first look tested every claim on each model's first {design.first_seeds} seeds, Holm at "
+            f"2.5 %; for the claims it left undecided, the seeds that 80 % power asks for were added to both models "
+            f"(where that stays within the maximum) and the second look tested them on all their seeds, Holm at "
+            f"2.5 %. Splitting the 5 % between the two looks keeps the chance of any false verdict at 5 %, however "
+            f"the added seeds were chosen. The *look* column says which look decided each claim.\n```")
+
+
+def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> str:
+    """The front page's answer, as a MyST table: one row per claim of the seed report, one column per dataset,
+    each cell the verdict (linked to the page with its evidence), our effect, its 95 % interval, the seeds it
+    rests on and, where undecided, the seeds it would need to detect the seed report's difference."""
+    claims = {v.claim: (v.model, v.baseline) for vs in verdicts.values() for v in vs}
+    if not claims:
+        return "No claim of the seed report can be tested yet: run `nox -s execute`."
+    header = "| the seed report's claim | " + " | ".join(LABELS[d] for d in verdicts) + " |"
+    lines = [header, "| --- |" + " --- |" * len(verdicts)]
+    for claim, (model, baseline) in claims.items():
+        cells = []
+        for dataset, vs in verdicts.items():
+            v = next((v for v in vs if v.claim == claim), None)
+            cells.append("—" if v is None else _cell(v, pages[dataset]))
+        short = f"{evidence.short_name(model)} vs {evidence.short_name(baseline)}"
+        lines.append(f"| {claim} ({short}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(v: ClaimVerdict, page: str) -> str:
+    """One findings cell: the linked verdict, our difference and interval, the seeds, what an open claim needs;
+    with one seed only the verdict that none is given and the difference (the page shows the test set's interval)."""
+    d = v.diff
+    if not d.seed_spread_known:
+        return f"[no verdict: 1 seed]({page}) {d.estimate:+.2f} pp"
+    if not d.decidable:
+        return f"[no verdict: {min(d.n_a, d.n_b)} seeds]({page}) {d.estimate:+.2f} pp {_ci(d)}"
+    text = f"[{v.verdict}]({page}) {d.estimate:+.2f} pp {_ci(d)}; {d.n_a}+{d.n_b} seeds"
+    if v.verdict == stats.UNDECIDED:
+        text += (f"; seeds needed: {_count(v.needs_for_seed)} for the seed's difference, {_count(v.needs_for_ours)} "
+                 "for ours")
+    return text
+
+
+def _count(n: int | None) -> str:
+    return "none can" if n is None else f">{n - 1:,}" if n > stats.MOST else f"{n:,}"
+
+
+def reproduction_finding(reproduced: dict[str, list[Reproduction]], pages: dict[str, str]) -> str:
+    """The front page's sentence on the seed's accuracies: how many our runs reproduce on MNIST, linked."""
+    if evidence.SEED_DATASET not in reproduced:
+        return ("The seed report's accuracies are on the full MNIST, which this book holds no results for, so "
+                "none is judged here.")
+    rows = reproduced[evidence.SEED_DATASET]
+    judged = [r for r in rows if r.verdict]
+    if not judged:
+        return f"The seed report's accuracies are not judged here: {rows[0].why_not if rows else 'no results yet'}."
+    hits = sum(r.verdict == stats.REPRODUCED for r in judged)
+    skipped = [r.model for r in rows if not r.verdict]
+    return (f"Our runs reproduce **{hits} of {len(judged)}** of the seed report's test accuracies on MNIST that they "
+            f"can judge: they lie inside the 95 % prediction interval for one more run of ours "
+            f"([evidence]({pages[evidence.SEED_DATASET]}))."
+            + (f" Not judged, our runs being too few or too spread: {', '.join(skipped)}." if skipped else ""))
+
+
+def claims_across(verdicts: dict[str, list[ClaimVerdict]]) -> pd.DataFrame:
+    """The verdict on every seed-report claim per dataset (columns: dataset labels), and on which it holds."""
+    frame = pd.DataFrame({LABELS[dataset]: {v.claim: v.verdict for v in vs} for dataset, vs in verdicts.items()})
+    supported = frame.eq(stats.SUPPORTED)
+    frame["holds on"] = ["all" if row.all() else "none" if not row.any() else ", ".join(c for c, ok in row.items() if ok)
+                         for _, row in supported.iterrows()]
+    return frame.rename_axis("claim (seed report)")
+
+
+def digit_one_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """The seed's recall times the 1,135 test ones: a whole number every time, so it is digit 1's recall."""
+    rows = []
+    for spec in specs.values():
+        recall = spec.seed_report.recall
+        if recall is None:
+            continue
+        ones = recall * TEST_ONES
+        rows.append({"model": spec.id, "seed recall": recall,
+                     "recall × 1135": round(ones) if abs(ones - round(ones)) < 1e-6 else round(ones, 6),
+                     "whole number": "yes" if abs(ones - round(ones)) < 1e-6 else "no"})
+    return pd.DataFrame(rows).set_index("model").map(figure)
+
+
+def conclusion_table_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """The seed's section accuracies beside the ones in its own conclusion table."""
+    rows = [{"model": s.id, "section": s.seed_report.accuracy, "conclusion table": s.seed_report.conclusion_table_accuracy,
+             "agree": "yes" if s.seed_report.accuracy == s.seed_report.conclusion_table_accuracy else "no"}
+            for s in specs.values() if s.seed_report.conclusion_table_accuracy is not None]
+    return pd.DataFrame(rows).set_index("model").map(figure)
+
+
+def warm_start_audit(specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """Models whose first epoch starts where the other models finish: they continued from trained weights.
+
+    A model is flagged when its first-epoch training accuracy reaches the median last-epoch training
+    accuracy of the other models.
+    """
+    reported = {s.id: s.seed_report for s in specs.values()
+                if s.seed_report.train_accuracy_first is not None and s.seed_report.train_accuracy_last is not None}
+    rows = []
+    for sid, rep in reported.items():
+        finish = float(np.median([r.train_accuracy_last for k, r in reported.items() if k != sid]))
+        rows.append({"model": sid, "first epoch": rep.train_accuracy_first, "last epoch": rep.train_accuracy_last,
+                     "others' median last epoch": round(finish, 4),
+                     "started from trained weights": "yes" if rep.train_accuracy_first >= finish else "no"})
+    return pd.DataFrame(rows).set_index("model").map(figure)
+
+
+def across_table(table: pd.DataFrame) -> pd.DataFrame:
+    """`across_datasets` for display: "<dataset label>: <figure>" columns, four decimals."""
+    names = {"accuracy": "accuracy", "ci_low": "CI low", "ci_high": "CI high", "rank": "rank"}
+    shown = table.copy()
+    shown.columns = [f"{LABELS[d]}: {names[f]}" for d, f in table.columns]
+    return shown.map(figure)
+
+
+def second_look_lines(plans: list[SeedPlan], design: Design) -> list[str]:
+    """A line per claim undecided at a design's first look: the seeds added to its models, or why none were."""
+    lines = []
+    for p in plans:
+        v, n = p.verdict, p.seeds
+        name, has = f"{v.model} vs {v.baseline} ({v.claim})", f"{v.diff.n_a}+{v.diff.n_b}"
+        if n is None:
+            why = ("no seeds added: no number of seeds can decide it, the test set's own noise being larger than the "
+                   "differences to detect")
+        elif n > design.max_seeds:
+            why = f"no seeds added: it needs {_seeds(n)} per model, more than --max-seeds {design.max_seeds}"
+        elif not p.adds:
+            why = f"no seeds added: the {has} seeds it has give it 80 % power"
+        else:
+            why = f"undecided at {has} seeds; {n} seeds per model give it 80 % power at {100 * p.alpha:.2g} %"
+        lines.append(f"{name}: {why}")
+    return lines

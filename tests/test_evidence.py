@@ -6,7 +6,7 @@ import numpy as np
 
 import pytest
 
-from study import evidence, metrics, results, stats
+from study import evidence, metrics, report, results, stats
 from study.evidence import ClaimVerdict
 
 
@@ -21,9 +21,9 @@ def run(seed: int, accuracy: float) -> results.RunRecord:
 def test_a_seed_that_stayed_at_chance_is_flagged_with_why_the_interval_is_wide():
     runs = [run(0, 0.11), run(1, 0.95), run(2, 0.96)]
     assert [r.seed for r in evidence.at_chance(runs)] == [0]
-    notice = evidence.at_chance_notice("model_09", runs)
+    notice = report.at_chance_notice("model_09", runs)
     assert "seed 0 (0.1100) stayed at chance" in notice and "interval is wide" in notice
-    assert evidence.at_chance_notice("model_09", runs[1:]) == ""
+    assert report.at_chance_notice("model_09", runs[1:]) == ""
 
 
 def verdict(claim: str, verdict: str, estimate: float, n: int = 3, needs: int | None = None) -> ClaimVerdict:
@@ -36,13 +36,13 @@ def verdict(claim: str, verdict: str, estimate: float, n: int = 3, needs: int | 
                         seed_diff_pp=0.26, accuracy_a=0.99, accuracy_b=0.98, diff=diff, margin_pp=0.25, at_chance_a=0,
                         at_chance_b=0, planned_a=stats.Planned(sd=0.1, at_chance=0, runs=n),
                         planned_b=stats.Planned(sd=0.1, at_chance=0, runs=n), test=test, family=9,
-                        needs_for_seed=needs, needs_for_ours=None, what_it_takes="", verdict=verdict)
+                        needs_for_seed=needs, needs_for_ours=None, level=stats.ALPHA, plan_family=9, verdict=verdict)
 
 
 def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset():
     verdicts = {"mnist": [verdict("Bigger batches help.", stats.CONTRADICTED, -0.5)],
                 "fashion-mnist": [verdict("Bigger batches help.", stats.UNDECIDED, 0.02, needs=12)]}
-    table = evidence.findings(verdicts, {"mnist": "mnist/comparison.ipynb",
+    table = report.findings(verdicts, {"mnist": "mnist/comparison.ipynb",
                                          "fashion-mnist": "fashion-mnist/comparison.ipynb"})
     lines = table.splitlines()
     assert lines[0] == "| the seed report's claim | MNIST | Fashion-MNIST |" and len(lines) == 3
@@ -53,11 +53,14 @@ def test_the_findings_table_has_a_row_per_claim_and_a_linked_verdict_per_dataset
 
 def test_a_single_seed_gives_no_verdict_and_the_page_the_test_set_interval():
     one = verdict("Bigger batches help.", stats.NO_VERDICT, 0.4, n=1)
-    cell = evidence.findings({"mnist": [one]}, {"mnist": "m.ipynb"}).splitlines()[2]
+    cell = report.findings({"mnist": [one]}, {"mnist": "m.ipynb"}).splitlines()[2]
     assert cell.endswith("| [no verdict: 1 seed](m.ipynb) +0.40 pp |")
-    row = evidence.claims_table([one]).iloc[0]
-    assert row["95 % CI"] == "[+0.15, +0.65] (test set only)" and row["verdict"] == stats.NO_VERDICT
-    assert row["se: seeds, images"] == "—, 0.06 pp"
+    row = report.claims_table([one]).iloc[0]
+    assert row["ours: A − B, 95 % CI"] == "+0.40 pp [+0.15, +0.65]*" and row["verdict"] == "no verdict"
+    assert report.claims_footnote([one]).startswith("\\* one seed: the interval is the test set's alone")
+    test = report.tests_table([one]).iloc[0]
+    assert test["95 % CI"] == "[+0.15, +0.65] (test set only)" and test["verdict"] == stats.NO_VERDICT
+    assert test["se: seeds, images"] == "—, 0.06 pp"
 
 
 def test_the_reproduction_finding_counts_only_what_can_be_judged():
@@ -69,11 +72,11 @@ def test_the_reproduction_finding_counts_only_what_can_be_judged():
     assert judged[1].shift_pp == pytest.approx(-0.9) and judged[1].verdict == stats.ABOVE
     assert judged[1].shift_low < judged[1].shift_pp < judged[1].shift_high < 0
     assert judged[2].verdict is None and "2 of 3 stayed at chance" in judged[2].why_not
-    finding = evidence.reproduction_finding({"mnist": judged}, pages)
+    finding = report.reproduction_finding({"mnist": judged}, pages)
     assert finding.startswith("Our runs reproduce **1 of 2** of the seed report's test accuracies on MNIST that")
     assert finding.endswith("Not judged, our runs being too few or too spread: model_09.")
     sample = [evidence.reproduction("model_01", 0.9845, ours, "mnist-sample")]
-    assert "holds no results" in evidence.reproduction_finding({"mnist-sample": sample}, pages)
+    assert "holds no results" in report.reproduction_finding({"mnist-sample": sample}, pages)
 
 
 def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
@@ -85,7 +88,8 @@ def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
     out_of_reach = verdict("Sigmoid hurts.", stats.UNDECIDED, 0.0)  # under the test set's noise (se 0.12 pp)
     out_of_reach = out_of_reach.model_copy(update={"model": "model_09", "seed_diff_pp": 0.01,
                                                    "diff": out_of_reach.diff.model_copy(update={"image_var": 144.0})})
-    wanted, lines = evidence.second_look([decided, open_, out_of_reach], design)
+    plans = evidence.second_look([decided, open_, out_of_reach], design)
+    wanted, lines = evidence.seeds_wanted(plans), report.second_look_lines(plans, design)
     # two claims open: each planned at 2.5 % / 2; model_10's claim needs the seeds its planned spread asks for
     n = stats.seeds_for("better", [0.26, 0.2], open_.diff, 0.25, stats.ALPHA / 2 / 2, sds=(0.03, 0.03))
     assert 3 < n <= 10 and wanted == {"model_10": n, "model_06": n}
@@ -95,7 +99,7 @@ def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
 
 def test_two_seeds_give_no_verdict_but_their_interval():
     two = verdict("Bigger batches help.", stats.NO_VERDICT, 0.4, n=2)
-    cell = evidence.findings({"mnist": [two]}, {"mnist": "m.ipynb"}).splitlines()[2]
+    cell = report.findings({"mnist": [two]}, {"mnist": "m.ipynb"}).splitlines()[2]
     assert cell.endswith("| [no verdict: 2 seeds](m.ipynb) +0.40 pp [+0.15, +0.65] |")
 
 
@@ -103,23 +107,23 @@ def test_a_model_with_runs_at_chance_is_planned_from_the_bounds_on_that_share_an
     stuck = stats.planned([98.1, 11.35, 11.35], chance_pp=15.0, pool=stats.Spread(var=0.02, df=20))
     v = verdict("Sigmoid hurts.", stats.UNDECIDED, -58.0).model_copy(update={
         "direction": "worse", "model": "model_09", "planned_a": stuck, "at_chance_a": 2})
-    text = evidence._what_it_takes(v, stats.ALPHA, 9)
+    text = report._what_it_takes(v)
     assert "model_09: 2 of 3 runs stayed at chance" in text and "between 29% and 93%" in text
     assert "planned at 29%" in text and "at 10 seeds, with the same share" in text
 
 
 def test_the_claims_table_keeps_the_seeds_needed_short_and_the_explanations_go_below_it():
-    open_ = verdict("Bigger batches help.", stats.UNDECIDED, 0.02, needs=12).model_copy(
-        update={"what_it_takes": "12 seeds per model to detect the seed report's difference"})
+    open_ = verdict("Bigger batches help.", stats.UNDECIDED, 0.02, needs=12)
     decided = verdict("Smaller kernels help.", stats.SUPPORTED, 0.6)
-    table = evidence.claims_table([open_, decided])
+    table = report.claims_table([open_, decided])
     assert list(table["seeds needed: seed's, ours"]) == ["12, none can", "—"]
-    assert evidence.what_it_takes([open_, decided]) == (
-        "- **model_07 vs model_06** (Bigger batches help.): 12 seeds per model to detect the seed report's difference.")
+    (item,) = report.what_it_takes([open_, decided]).splitlines()
+    assert item.startswith("- **model_07 vs model_06** (Bigger batches help.): 12 seeds per model to detect the seed "
+                           "report's difference (+0.26 pp)")
 
 
 def test_the_digit_one_audit_prints_whole_numbers_whole():
     from study.spec import load_specs
-    audit = evidence.digit_one_audit(load_specs())
+    audit = report.digit_one_audit(load_specs())
     assert audit["whole number"].eq("yes").all()
     assert all(cell.isdigit() for cell in audit["recall × 1135"])
