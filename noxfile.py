@@ -74,11 +74,11 @@ def execute_notebooks(session: nox.Session, env: dict[str, str]) -> None:
 
 
 def build_site(session: nox.Session, env: dict[str, str]) -> None:
+    """Write the status page and `_toc.yml` from what book/ holds (pipeline.toc), then build the site from them."""
     if not (ROOT / "book" / "intro.ipynb").exists():
         session.error("no executed notebooks in book/: run `nox -s execute` (or `nox -s build`) first")
     run(session, env, "python", "-m", "pipeline.toc")
-    run(session, env, "jupyter-book", "build", str(ROOT), "--toc", str(ROOT / "book" / "_toc.yml"), "-W", "-n",
-        "--keep-going")
+    run(session, env, "jupyter-book", "build", str(ROOT), "--toc", str(ROOT / "_toc.yml"), "-W", "-n", "--keep-going")
     session.log(f"the report: {INDEX}")
 
 

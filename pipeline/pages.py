@@ -184,17 +184,20 @@ class Book:
                            tuple(self.models_dir(d) for d in read))
 
     def toc(self) -> dict:
-        """The table of contents of what `book/` holds: the front page; per dataset with results its model pages
-        (in parameter-file order) and summary pages; then the closing parts. Failed runs appear as their
-        `.failed` pages; pages of deleted parameter files do not appear."""
+        """The table of contents of what `book/` holds, which the build uses (`pipeline.toc` writes it to
+        `<root>/_toc.yml`): the front page; per dataset with results its model pages (in parameter-file order) and
+        summary pages; then the closing parts. Failed runs appear as their `.failed` pages; pages of deleted
+        parameter files do not appear."""
         return self._toc(self.datasets_with_results(), self._present)
 
     def declared_toc(self) -> dict:
         """The table of contents the declaration gives the whole study (its datasets, every parameter file), as if
-        every page had been executed: the committed `_toc.yml`."""
+        every page had been executed: what `toc()` is after a full build, and the committed `_toc.yml`."""
         return self._toc(list(STUDY_DATASETS), lambda names: [{"file": f"book/{name}"} for name in names])
 
     def _toc(self, datasets: list[str], chapters_of) -> dict:
+        """A toc of `datasets`' parts, then the closing parts, each part with the entries `chapters_of` gives its
+        page names (a part with none is left out)."""
         parts = []
         for d in datasets:
             names = [f"{d}/models/{i}" for i in self.ids] + [f"{d}/{p.name}" for p in self.manifest.per_dataset.pages]

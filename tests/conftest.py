@@ -50,7 +50,7 @@ def built_book(smoke_root) -> subprocess.CompletedProcess:
     """The Jupyter Book built from the smoke outputs, with warnings as errors and nitpicky references."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "jupyter-book"), "build", str(smoke_root), "--toc",
-         str(smoke_root / "book" / "_toc.yml"), "-W", "-n", "--keep-going"],
+         str(smoke_root / "_toc.yml"), "-W", "-n", "--keep-going"],
         capture_output=True, text=True,
     )
 

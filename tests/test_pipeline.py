@@ -194,7 +194,7 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     assert "executed 3 model(s) and 3 page(s), 0 failed" in capsys.readouterr().out
     for spec_id in ("model_a", "model_b", "model_c"):
         assert (models / f"{spec_id}.ipynb").is_file() and (models / spec_id / "seed_0.json").is_file()
-    toc = yaml.safe_load((tmp_path / "book" / "_toc.yml").read_text())
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
     assert toc["parts"][0]["chapters"][-1] == {"file": "book/mnist-sample/comparison"}
     comparison = nbformat.read(tmp_path / "book" / "mnist-sample" / "comparison.ipynb", as_version=4)
     assert comparison.cells[0].source.startswith("# Conclusions on MNIST sample (4,000/1,000)")
@@ -222,7 +222,7 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     failed = nbformat.read(models / "model_b.failed.ipynb", as_version=4)
     assert failed.cells[0].source.startswith("# Failed: Fixture model b")
     assert any(o.output_type == "error" for c in failed.cells for o in c.get("outputs", []))
-    toc = (tmp_path / "book" / "_toc.yml").read_text()
+    toc = (tmp_path / "_toc.yml").read_text()
     assert "book/mnist-sample/models/model_b\n" in toc and "book/mnist-sample/models/model_b.failed\n" in toc
     # back to the good page's inputs: the model does not rerun (the summary pages, which read every parameter
     # file, do) and the failure, now out of date, leaves the book
@@ -230,7 +230,7 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     assert fixture_run(tmp_path, fixture_params) == 0
     assert "executed 0 model(s) and 3 page(s)" in capsys.readouterr().out
     assert (models / "model_b.ipynb").read_bytes() == good and not (models / "model_b.failed.ipynb").exists()
-    assert "model_b.failed" not in (tmp_path / "book" / "_toc.yml").read_text()
+    assert "model_b.failed" not in (tmp_path / "_toc.yml").read_text()
     # a deleted parameter file takes its pages out of the book; the summary pages rerun without it
     (fixture_params / "model_c.yaml").unlink()
     assert fixture_run(tmp_path, fixture_params) == 0
@@ -240,7 +240,7 @@ def test_a_book_runs_once_reruns_only_what_changed_survives_a_failure_and_drops_
     assert book_for(tmp_path, fixture_params).pages() == [
         "book/intro", "book/mnist-sample/models/model_a", "book/mnist-sample/models/model_b",
         "book/mnist-sample/comparison", "book/cross_dataset"]
-    assert "model_c" not in (tmp_path / "book" / "_toc.yml").read_text()
+    assert "model_c" not in (tmp_path / "_toc.yml").read_text()
     assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".*.tmp"))
 
 
@@ -453,7 +453,7 @@ def test_every_command_line_value_is_checked_before_anything_runs(fixture_params
                            *argv])
     err = capsys.readouterr().err
     assert status == 2 and message in err and err.rstrip().endswith("Nothing was run.")
-    assert not (tmp_path / "book").exists() and not (tmp_path / "book" / "_toc.yml").exists()
+    assert not (tmp_path / "book").exists() and not (tmp_path / "_toc.yml").exists()
 
 
 def test_kernel_sockets_get_a_short_folder_when_the_scratch_path_is_too_long_for_a_unix_socket(tmp_path):
