@@ -15,9 +15,10 @@ Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes] [
              another (the same 30 runs), in one Python process; with the workers' mean busy share in each
              pipeline run. On 2 cores and the full MNIST a repeat takes about 40 minutes (--study-epochs 1: 5).
 - routes:    the routes to a cheaper run, each in a fresh process with one thread (as a worker trains), three seeds
-             of a model with the study's trainer one after another against: the three seeds in one Keras graph
-             (each its own initialisation and shuffle), XLA (`jit_compile=True`), and a `tf.data` input pipeline;
-             seconds for the three seeds, compiling included, and their test accuracies.
+             of a model with the study's trainer (`study.runs.train`) one after another against: the three seeds in
+             one Keras graph (each the study's model, its own initialisation and shuffle), the study's trainer with
+             XLA (`jit_compile=True`), and the study's model fitted from a `tf.data` input pipeline; seconds for the
+             three seeds, compiling and testing included, and their test accuracies.
 """
 
 from __future__ import annotations
@@ -38,21 +39,26 @@ from pipeline.kernel import REPO, kernel_env
 STEPS = (1, 16, 64, 256)
 
 
-def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, precision: str, threads: int) -> dict:
-    """Train one model with `fit` in this process and return its training images/s after the first epoch (the
-    first includes compiling) and its test accuracy. Run in a fresh process: threads are fixed per process."""
-    import numpy as np
-
+def _setup(spec_id: str, dataset: str, threads: int) -> tuple:
+    """In a fresh process: Keras with `threads` threads per op (fixed for the process), then a model's spec and a
+    dataset, as a worker has them."""
     from study import backend
 
     backend.use(threads=threads)
     from study import data as data_mod
-    from study import models, training
     from study.spec import load_specs
 
-    spec = load_specs()[spec_id]
-    full = data_mod.load(dataset)
-    data = data_mod.subset(full, images, len(full.y_test))
+    return load_specs()[spec_id], data_mod.load(dataset)
+
+
+def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, precision: str, threads: int) -> dict:
+    """Train one model with `fit` in this process and return its training images/s after the first epoch (the
+    first includes compiling) and its test accuracy. Run in a fresh process: threads are fixed per process."""
+    spec, full = _setup(spec_id, dataset, threads)
+    from study import backend, models, training
+    from study.data import subset
+
+    data = subset(full, images, len(full.y_test))
     training.set_precision(precision)
     backend.seed_everything(0)
     model = models.build(spec)
@@ -61,9 +67,8 @@ def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, pr
     model.fit(training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size, epochs=epochs,
               validation_split=spec.training.validation_split, verbose=0, callbacks=[log])
     fitted = int(len(data.y_train) * (1 - spec.training.validation_split))
-    accuracy = float(np.mean(training.predict(model, data.x_test) == data.y_test))
     return {"images_per_s": fitted / statistics.median(log.epoch_seconds[1:] or log.epoch_seconds),
-            "accuracy": accuracy}
+            "accuracy": _tested(model, data)}
 
 
 def _fresh_process(*args: str, internal: str = "--measure") -> dict:
@@ -73,65 +78,114 @@ def _fresh_process(*args: str, internal: str = "--measure") -> dict:
     return json.loads(out.splitlines()[-1])
 
 
-ROUTES = ("one after another", "one graph", "xla", "tf.data")
+def _tested(model, data) -> float:
+    """A trained model's test accuracy as the study's trainer computes it (`study.metrics.evaluate`)."""
+    from study import metrics, training
+
+    return metrics.evaluate(data.y_test, training.predict(model, data.x_test), data.class_names).accuracy
+
+
+def _split(spec, data) -> tuple[tuple, tuple]:
+    """The training images as the study's trainer splits them (Keras' `validation_split`): the first
+    (1 - validation_split) fitted, the rest held out for validation; each as (inputs, labels)."""
+    from study import training
+
+    x, y = training.as_inputs(data.x_train), data.y_train
+    fitted = int(len(y) * (1 - spec.training.validation_split))
+    return (x[:fitted], y[:fitted]), (x[fitted:], y[fitted:])
+
+
+def in_turn(spec, data, seeds: int, epochs: int) -> list[float]:
+    """The baseline: the study's trainer (`study.runs.train`, as a seed job runs it), one seed after another."""
+    from study import runs
+
+    return [runs.train(spec, data, seed, epochs=epochs).test.accuracy for seed in range(seeds)]
+
+
+def xla(spec, data, seeds: int, epochs: int) -> list[float]:
+    """The study's trainer, one seed after another, with each model it builds compiled for XLA (`jit_compile=True`):
+    the baseline with that one change."""
+    from unittest import mock
+
+    from study import models, training
+
+    build = models.build
+
+    def xla_build(spec):
+        model = build(spec)
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
+                      steps_per_execution=training.STEPS_PER_EXECUTION, jit_compile=True)
+        return model
+
+    with mock.patch.object(models, "build", side_effect=xla_build) as built:
+        accuracy = in_turn(spec, data, seeds, epochs)
+    if built.call_count != seeds:
+        raise RuntimeError("study.runs.train no longer builds its models with study.models.build: the xla route "
+                           "would not compile them for XLA")
+    return accuracy
+
+
+def tf_data(spec, data, seeds: int, epochs: int) -> list[float]:
+    """One seed after another, the study's model (`models.build`, the seed's initialisation) fitted with the study's
+    epoch log from a `tf.data` pipeline (cached, shuffled every epoch with the seed, batched, prefetched) of the images
+    the study's trainer fits, validated on those it holds out."""
+    import tensorflow as tf
+
+    from study import backend, models, training
+
+    (x, y), validation = _split(spec, data)
+    accuracy = []
+    for seed in range(seeds):
+        backend.seed_everything(seed)
+        model = models.build(spec)
+        train = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
+                 .shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(spec.training.batch_size)
+                 .prefetch(tf.data.AUTOTUNE))
+        model.fit(train, epochs=epochs, validation_data=validation, verbose=0, callbacks=[training.EpochLog()])
+        accuracy.append(_tested(model, data))
+    return accuracy
+
+
+def one_graph(spec, data, seeds: int, epochs: int) -> list[float]:
+    """The seeds in one Keras graph: each seed's model built by the study (`models.build`, its own initialisation),
+    side by side, each fed its own shuffle of the images the study's trainer fits every epoch, validated on those it
+    holds out, with the optimizer and loss the study compiles its models with (the first seed's, unused until
+    now) and its steps per execution."""
+    import numpy as np
+
+    from study import backend, models, training
+
+    keras = backend.use()
+    nets = []
+    for seed in range(seeds):
+        backend.seed_everything(seed)
+        nets.append(models.build(spec))
+        nets[-1].name = f"seed_{seed}"
+    inputs = [keras.Input(models.INPUT_SHAPE) for _ in nets]
+    graph = keras.Model(inputs, [net(i) for net, i in zip(nets, inputs)])
+    graph.compile(optimizer=nets[0].optimizer, loss=[net.loss for net in nets], metrics=[["accuracy"]] * seeds,
+                  steps_per_execution=training.STEPS_PER_EXECUTION)
+    (x, y), (x_val, y_val) = _split(spec, data)
+    shuffles = [np.random.default_rng(seed) for seed in range(seeds)]
+    for _ in range(epochs):
+        orders = [rng.permutation(len(y)) for rng in shuffles]
+        graph.fit([x[o] for o in orders], [y[o] for o in orders], batch_size=spec.training.batch_size, shuffle=False,
+                  verbose=0, validation_data=([x_val] * seeds, [y_val] * seeds))
+    return [_tested(net, data) for net in nets]
+
+
+# the routes to a cheaper run, the baseline (the study's trainer, seed after seed) first
+ROUTE_TRAINERS = {"one after another": in_turn, "one graph": one_graph, "xla": xla, "tf.data": tf_data}
+ROUTES = tuple(ROUTE_TRAINERS)
 
 
 def route(spec_id: str, dataset: str, how: str, seeds: int, epochs: int) -> dict:
     """Train `seeds` seeds of a model with one thread, `how` (one of ROUTES), in this process; the seconds from the
-    first build to the last fit's end, and each seed's test accuracy. Run in a fresh process."""
-    import numpy as np
-
-    from study import backend
-
-    keras = backend.use(threads=1)
-    from study import data as data_mod
-    from study import models, training
-    from study.spec import load_specs
-
-    spec = load_specs()[spec_id]
-    data = data_mod.load(dataset)
-    x, y = training.as_inputs(data.x_train), data.y_train
-    fitted = int(len(y) * (1 - spec.training.validation_split))
-    validation = (x[fitted:], y[fitted:])
-    batch = spec.training.batch_size
+    first seed's build to the last seed's test predictions, and each seed's test accuracy. Run in a fresh process."""
+    spec, data = _setup(spec_id, dataset, threads=1)
     start = time.perf_counter()
-    nets = []
-    if how == "one graph":
-        for seed in range(seeds):
-            backend.seed_everything(seed)
-            nets.append(models.build(spec))
-            nets[-1].name = f"seed_{seed}"
-        inputs = [keras.Input(models.INPUT_SHAPE) for _ in nets]
-        graph = keras.Model(inputs, [net(i) for net, i in zip(nets, inputs)])
-        graph.compile(optimizer=keras.optimizers.Adam(spec.training.learning_rate),
-                      loss=["sparse_categorical_crossentropy"] * seeds, metrics=[["accuracy"]] * seeds,
-                      steps_per_execution=training.STEPS_PER_EXECUTION)
-        shuffles = [np.random.default_rng(seed) for seed in range(seeds)]
-        for _ in range(epochs):
-            orders = [rng.permutation(fitted) for rng in shuffles]
-            graph.fit([x[o] for o in orders], [y[o] for o in orders], batch_size=batch, shuffle=False, verbose=0,
-                      validation_data=([validation[0]] * seeds, [validation[1]] * seeds))
-    else:
-        import tensorflow as tf
-
-        for seed in range(seeds):
-            backend.seed_everything(seed)
-            net = models.build(spec)
-            if how == "xla":
-                net.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"],
-                            steps_per_execution=training.STEPS_PER_EXECUTION, jit_compile=True)
-            if how == "tf.data":
-                train = (tf.data.Dataset.from_tensor_slices((x[:fitted], y[:fitted])).cache()
-                         .shuffle(fitted, seed=seed, reshuffle_each_iteration=True).batch(batch)
-                         .prefetch(tf.data.AUTOTUNE))
-                net.fit(train, epochs=epochs, validation_data=validation, verbose=0)
-            else:
-                net.fit(x, y, batch_size=batch, epochs=epochs, validation_split=spec.training.validation_split,
-                        shuffle=True, verbose=0)
-            nets.append(net)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds,
-            "accuracy": [float(np.mean(training.predict(net, data.x_test) == data.y_test)) for net in nets]}
+    accuracy = ROUTE_TRAINERS[how](spec, data, seeds, epochs)
+    return {"seconds": time.perf_counter() - start, "accuracy": accuracy}
 
 
 def routes_cell(models: list[str], dataset: str, epochs: int, seeds: int, repeats: int) -> None:
@@ -244,34 +298,49 @@ def busy(printed: str) -> float | None:
     return float(line.rsplit("(", 1)[1].split("%")[0]) / 100 if line else None
 
 
-def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, epochs: int | None = None) -> None:
-    """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another and side by side; (d)
-    the whole study as `nox -s execute` runs it (default -j) against that plain loop: ten models, `seeds` seeds
-    each, `epochs` epochs (None: the parameter files'). Each repeat alternates the configurations; every pipeline
-    run starts from an empty book, its run store too, so it trains every run."""
+PLAIN = "plain fit, one after another"
+Times = dict[str, list[float]]  # seconds of each configuration, one per repeat
+
+
+def _study_configs(params: Path, root: str, dataset: str, seeds: int, only: str | None) -> dict[str, list[list[str]]]:
+    """The configurations of cells (b) and (d), each as the commands it runs side by side: the reader's plain loop,
+    (b only) that loop split over one process per core and the pipeline with -j 1, and the pipeline with one worker
+    per core (the default -j), last."""
     cores = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory() as tmp:
-        params = _params(Path(tmp) / "params", epochs)
-        shutil.copy(REPO / "_config.yml", tmp)
-        study = [sys.executable, "-m", "pipeline.execute", "--params", str(params), "--root", tmp, "--datasets",
-                 dataset, "--seeds", str(seeds), "--force"]
-        loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset, str(seeds)]
-        configs = {"plain fit, one after another": [loop]}
-        if only in (None, "parallel"):
-            configs[f"plain fit, {cores} processes side by side"] = [[*loop, str(k), str(cores)] for k in range(cores)]
-            configs["pipeline -j 1"] = [[*study, "-j", "1"]]
-        configs[f"pipeline -j {cores}"] = [[*study, "-j", str(cores)]]
-        times: dict[str, list[float]] = {name: [] for name in configs}
-        shares: list[float | None] = []
-        for repeat in range(1, repeats + 1):
-            for name, commands in configs.items():
-                shutil.rmtree(Path(tmp) / "book", ignore_errors=True)
-                seconds, printed = _seconds(*commands)
-                times[name].append(seconds)
-                if name == f"pipeline -j {cores}":
-                    shares.append(busy(printed))
-                print(f"repeat {repeat}, {name}: {seconds:.1f} s", flush=True)
-    plain, parallel = times["plain fit, one after another"], times[f"pipeline -j {cores}"]
+    study = [sys.executable, "-m", "pipeline.execute", "--params", str(params), "--root", root, "--datasets",
+             dataset, "--seeds", str(seeds), "--force"]
+    loop = [sys.executable, "-m", "pipeline.bench", "--plain-loop", str(params), dataset, str(seeds)]
+    configs = {PLAIN: [loop]}
+    if only in (None, "parallel"):
+        configs[f"plain fit, {cores} processes side by side"] = [[*loop, str(k), str(cores)] for k in range(cores)]
+        configs["pipeline -j 1"] = [[*study, "-j", "1"]]
+    configs[f"pipeline -j {cores}"] = [[*study, "-j", str(cores)]]
+    return configs
+
+
+def _alternated(configs: dict[str, list[list[str]]], root: Path, repeats: int) -> tuple[Times, list[float | None]]:
+    """Each configuration's seconds, `repeats` times, the configurations alternating within each repeat and each
+    starting from an empty book (its run store too, so the pipeline trains every run); and the workers' busy share
+    in each run of the pipeline with the default -j."""
+    times: Times = {name: [] for name in configs}
+    shares: list[float | None] = []
+    default = f"pipeline -j {os.cpu_count() or 1}"
+    for repeat in range(1, repeats + 1):
+        for name, commands in configs.items():
+            shutil.rmtree(root / "book", ignore_errors=True)
+            seconds, printed = _seconds(*commands)
+            times[name].append(seconds)
+            if name == default:
+                shares.append(busy(printed))
+            print(f"repeat {repeat}, {name}: {seconds:.1f} s", flush=True)
+    return times, shares
+
+
+def _print_study(times: Times, shares: list[float | None], dataset: str, seeds: int,
+                 epochs: int | None, repeats: int, only: str | None) -> None:
+    """Cells (b) and (d) from the seconds `_alternated` measured."""
+    cores = os.cpu_count() or 1
+    plain, parallel = times[PLAIN], times[f"pipeline -j {cores}"]
     shape = f"{epochs} epoch(s) per model" if epochs else "the parameter files' epochs"
     print(f"\n## The ten-model study on {dataset}: {seeds} seed(s), {shape}, all its training images; "
           f"{repeats} repeats, seconds, median (min–max); ratios are speed-ups")
@@ -289,7 +358,21 @@ def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, ep
               f"{_ratios(plain, parallel, False)}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def study_cells(dataset: str, repeats: int, only: str | None, seeds: int = 3, epochs: int | None = None) -> None:
+    """(b) -j 1 against -j 2 of `pipeline.execute`, and plain `fit` one model after another and side by side; (d)
+    the whole study as `nox -s execute` runs it (default -j) against that plain loop: ten models, `seeds` seeds
+    each, `epochs` epochs (None: the parameter files'). Each repeat alternates the configurations; every pipeline
+    run starts from an empty book, its run store too, so it trains every run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        params = _params(Path(tmp) / "params", epochs)
+        shutil.copy(REPO / "_config.yml", tmp)
+        times, shares = _alternated(_study_configs(params, tmp, dataset, seeds, only), Path(tmp), repeats)
+    _print_study(times, shares, dataset, seeds, epochs, repeats, only)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: the cells to run and their shape, and the internal measurements each runs in a fresh
+    process."""
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("steps", "parallel", "precision", "study", "routes"), default=None)
     parser.add_argument("--dataset", default="fashion-mnist")
@@ -307,22 +390,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="internal: one route's measurement, printed as JSON")
     parser.add_argument("--plain-loop", nargs="+", metavar="PARAMS DATASET [SEEDS PART PARTS]",
                         help="internal: the reader's loop")
-    args = parser.parse_args(argv)
-    if args.repeats < 2 and not (args.measure or args.plain_loop or args.route):
-        parser.error("--repeats must be at least 2: every cell reports a median and a spread")
-    kernel_env()
+    return parser
+
+
+def _internal(args: argparse.Namespace) -> None:
+    """One internal measurement (`--measure`, `--route`, `--plain-loop`), in this fresh process."""
     if args.measure:
         spec_id, dataset, epochs, images, steps, precision, threads = args.measure
         print(json.dumps(measure(spec_id, dataset, int(epochs), int(images), int(steps), precision, int(threads))))
-        return 0
-    if args.route:
+    elif args.route:
         spec_id, dataset, how, seeds, epochs = args.route
         print(json.dumps(route(spec_id, dataset, how, int(seeds), int(epochs))))
-        return 0
-    if args.plain_loop:
+    else:
         params, dataset, *part = args.plain_loop
         plain_loop(params, dataset, *map(int, part))
-        return 0
+
+
+def _cells(args: argparse.Namespace) -> None:
+    """The cells `--only` asks for (all by default), in the order the module's docstring lists them."""
     cores = os.cpu_count() or 1
     if args.only in (None, "steps"):
         per_process_cell("(a) Steps per execution: fit against fit(steps_per_execution=N), one process",
@@ -339,6 +424,19 @@ def main(argv: list[str] | None = None) -> int:
         study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds, args.study_epochs)
     if args.only in (None, "routes"):
         routes_cell(args.models, args.dataset, args.epochs, args.study_seeds, args.repeats)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    internal = args.measure or args.plain_loop or args.route
+    if args.repeats < 2 and not internal:
+        parser.error("--repeats must be at least 2: every cell reports a median and a spread")
+    kernel_env()
+    if internal:
+        _internal(args)
+    else:
+        _cells(args)
     return 0
 
 

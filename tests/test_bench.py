@@ -34,7 +34,7 @@ def test_the_busy_share_is_read_from_what_the_pipeline_printed():
     assert bench.busy(printed) == 0.97 and bench.busy("executed 0 model(s)") is None
 
 
-@pytest.mark.parametrize("how", bench.ROUTES[1:])
+@pytest.mark.parametrize("how", bench.ROUTES)
 def test_each_route_trains_every_seed_in_a_fresh_process(how):
     out = subprocess.run([sys.executable, "-m", "pipeline.bench", "--route", "model_06", "mnist-sample", how, "2", "1"],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
