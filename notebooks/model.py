@@ -20,7 +20,11 @@
 # `book/<dataset>/models/<id>.ipynb`, `<id>.json` beside it and one `<id>/seed_<k>.json` per seed.
 # Opened here, it runs the parameter file named below, reusing the runs the book's store holds for it
 # (`runs_dir = None`: `../book/<dataset>/runs`) and adding any it trains; with `results_dir = None` it writes no
-# page record. The values it ran with are listed at the end of each page, under "How this page was computed".
+# page record. A run's key holds its threads per op (they change its figures) and the build's workers train with
+# their share of the cores (one thread each by default), so `threads = None` trains with the threads the book's
+# record of the model names, and its stored runs are reused; `threads = 0` is the backend's default (every core),
+# with which the seeds train again. The values it ran with are listed at the end of each page, under "How this page
+# was computed".
 
 # %% tags=["parameters", "remove-cell"]
 spec_path = "params/model_01.yaml"
@@ -29,7 +33,7 @@ requested = None
 data_sha256 = None
 smoke = False
 seeds = [0, 1, 2]
-threads = 0
+threads = None
 precision = "float32"
 backend = "tensorflow"
 results_dir = None
@@ -44,7 +48,12 @@ _start = time.perf_counter()
 from IPython.display import Markdown, display
 
 import study.backend
+import study.lab
+import study.spec
 
+runs_root = study.lab.runs_root(runs_dir, dataset)
+threads = study.lab.threads(threads, study.spec.load_spec(spec_path).id, runs_root, backend=backend, smoke=smoke,
+                            precision=precision)
 keras = study.backend.use(backend, threads)  # before anything imports Keras
 
 import study.data
@@ -55,7 +64,6 @@ import study.plots
 import study.report
 import study.results
 import study.runs
-import study.spec
 import study.training
 
 # %% tags=["remove-input"]
@@ -92,7 +100,7 @@ print(study.report.layer_totals(layers))
 # %% tags=["hide-input"]
 epochs = 1 if smoke else spec.training.epochs
 runs, trained = study.runs.runs(spec, data, seeds, smoke=smoke, precision=precision, threads=threads,
-                                store=f"{runs_dir or f'../book/{dataset}/runs'}/{spec.id}")
+                                store=runs_root / spec.id)
 print(f"{len(trained)} run(s) trained, {len(seeds) - len(trained)} reused from the store")
 
 # %% tags=["hide-input"]
@@ -107,7 +115,7 @@ display(study.plots.learning_curves([r.history for r in runs],
 
 # %% tags=["hide-input"]
 display(study.report.seed_runs(runs))
-stuck = study.evidence.at_chance_notice(spec.id, runs, len(data.class_names))
+stuck = study.report.at_chance_notice(spec.id, runs, len(data.class_names))
 if stuck:
     display(Markdown(stuck))
 
@@ -140,7 +148,7 @@ record = study.results.model_record(spec, data, runs, param_count=model.count_pa
                                     total_seconds=time.perf_counter() - _start, hardware=study.backend.hardware(),
                                     steps_per_execution=study.training.STEPS_PER_EXECUTION, inputs_hash=inputs_hash,
                                     precision=precision)
-display(study.evidence.reproduction_table(
+display(study.report.reproduction_table(
     [study.evidence.reproduction(spec.id, spec.seed_report.accuracy, runs, data.name, len(data.class_names))]))
 
 # %% [markdown]

@@ -14,7 +14,7 @@ import nbformat
 from traitlets.config import Config
 
 from pipeline.interrupt import NOTEBOOKS
-from pipeline.kernel import ensure_kernel
+from pipeline.kernel import NoInterruptOnShutdown, ensure_kernel
 
 
 # a Unix socket's path holds at most 107 bytes; the kernel's five sockets end in "-<port>" after this folder
@@ -110,7 +110,7 @@ def run_notebook(template: Path, parameters: dict, scratch: Path, *, title: str 
                 # the kernel's working folder; papermill's own `cwd` would chdir this whole process, and workers
                 # may be threads of it
                 resources={"metadata": {"path": str(scratch)}},
-                progress_bar=False, log_output=False, language="python",
+                progress_bar=False, log_output=False, language="python", kernel_manager_class=NoInterruptOnShutdown,
                 # the kernel talks to papermill over local sockets, not unencrypted TCP
                 config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}}),
             )
