@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -132,17 +133,47 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
     return fig
 
 
+ERROR_FLOOR = 0.01
+ERROR_LABEL = "test error (%, log scale)"
+
+
+def error_percent(accuracy: np.ndarray | pd.Series | float) -> np.ndarray:
+    """Test error in percent, 100 (1 - accuracy), clipped to [ERROR_FLOOR, 100] so that a log axis shows it."""
+    return np.clip(100 * (1 - np.asarray(accuracy, dtype=float)), ERROR_FLOOR, 100)
+
+
+def error_bars(accuracy: np.ndarray | pd.Series, low: np.ndarray | pd.Series,
+               high: np.ndarray | pd.Series) -> np.ndarray | None:
+    """An accuracy interval as (below, above) bars of test error, the interval's high end the error's low end;
+    None when no interval is known."""
+    error = error_percent(accuracy)
+    bars = np.array([error - error_percent(high), error_percent(low) - error])
+    return None if np.isnan(bars).all() else bars
+
+
+def error_axis(ax: plt.Axes, which: str, label: str) -> None:
+    """Test error on a log x or y axis, labelled at 1, 2 and 5 of each decade (every tick within one decade)."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    axis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
+    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(mticker.FuncFormatter(
+        lambda v, _: f"{v:g}" if np.ptp(np.log10(axis.get_view_interval())) < 1 else ""))
+    axis.set_label_text(label)
+
+
 def forest(table: pd.DataFrame) -> plt.Figure:
-    """Every model's mean test accuracy with its 95 % interval over seeds, and the seed report's figure."""
+    """Every model's mean test error with its 95 % interval over seeds, and the seed report's figure."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))
-    err = np.array([table["accuracy"] - table["ci_low"], table["ci_high"] - table["accuracy"]])
-    ax.errorbar(table["accuracy"], y, xerr=None if np.isnan(err).all() else err, fmt="o", capsize=4,
-                color="C0", label="this study: mean, 95 % CI over seeds")
-    ax.plot(table["seed_accuracy"], y, "D", color="C3", label="seed report (MNIST, one run)")
+    bars = error_bars(table["accuracy"], table["ci_low"], table["ci_high"])
+    ax.errorbar(error_percent(table["accuracy"]), y, xerr=bars, fmt="o", capsize=4, color="C0",
+                label="this study: mean, 95 % CI over seeds")
+    ax.plot(error_percent(table["seed_accuracy"]), y, "D", color="C3", label="seed report (MNIST, one run)")
     ax.set_yticks(y, [f"{m}: {f}" for m, f in zip(table.index, table["factor"])])
     ax.invert_yaxis()
-    ax.set(xlabel="test accuracy", title="Test accuracy of every model")
+    error_axis(ax, "x", f"{ERROR_LABEL}; 1 − test accuracy, lower is better")
+    ax.set(title="Test error of every model")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     plt.close(fig)
@@ -150,15 +181,17 @@ def forest(table: pd.DataFrame) -> plt.Figure:
 
 
 def accuracy_against(table: pd.DataFrame, column: str, xlabel: str, title: str, log: bool = False) -> plt.Figure:
-    """Test accuracy of every model against one of its properties (parameters, training time), labelled by id."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    sns.scatterplot(table, x=column, y="accuracy", hue="factor", s=80, ax=ax)
-    for model, row in table.iterrows():
-        ax.annotate(short_name(model), (row[column], row["accuracy"]),
+    """Test error of every model against one of its properties (parameters, training time), labelled by id."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    shown = table.assign(error=error_percent(table["accuracy"]))
+    sns.scatterplot(shown, x=column, y="error", hue="factor", s=80, ax=ax)
+    for model, row in shown.iterrows():
+        ax.annotate(short_name(model), (row[column], row["error"]),
                     textcoords="offset points", xytext=(5, 4), fontsize=8)
     if log:
         ax.set_xscale("log")
-    ax.set(xlabel=xlabel, ylabel="test accuracy", title=title)
+    error_axis(ax, "y", f"{ERROR_LABEL}; lower is better")
+    ax.set(xlabel=xlabel, title=title)
     ax.legend(title="factor varied", fontsize=8, title_fontsize=8, loc="best")
     fig.tight_layout()
     plt.close(fig)
@@ -166,19 +199,19 @@ def accuracy_against(table: pd.DataFrame, column: str, xlabel: str, title: str, 
 
 
 def accuracy_across(table: pd.DataFrame, a: str, b: str) -> plt.Figure:
-    """Every model's accuracy on dataset a against dataset b (`evidence.across_datasets`), with the 95 % intervals,
-    labelled by id."""
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    """Every model's test error on dataset a against dataset b (`evidence.across_datasets`), with the 95 %
+    intervals, labelled by id."""
+    fig, ax = plt.subplots(figsize=(7.5, 6))
     for model, row in table.iterrows():
-        xerr = [[row[(a, "accuracy")] - row[(a, "ci_low")]], [row[(a, "ci_high")] - row[(a, "accuracy")]]]
-        yerr = [[row[(b, "accuracy")] - row[(b, "ci_low")]], [row[(b, "ci_high")] - row[(b, "accuracy")]]]
-        ax.errorbar(row[(a, "accuracy")], row[(b, "accuracy")],
-                    xerr=None if np.isnan(xerr).any() else xerr, yerr=None if np.isnan(yerr).any() else yerr,
-                    fmt="o", capsize=3, color="C0")
-        ax.annotate(short_name(model), (row[(a, "accuracy")], row[(b, "accuracy")]),
-                    textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.set(xlabel=f"test accuracy on {LABELS[a]}", ylabel=f"test accuracy on {LABELS[b]}",
-           title=f"Each model on {LABELS[a]} and {LABELS[b]} (mean over seeds, 95 % CI)")
+        x, y = (error_percent(row[(d, "accuracy")]) for d in (a, b))
+        xerr, yerr = (error_bars(*(np.atleast_1d(row[(d, f)]) for f in ("accuracy", "ci_low", "ci_high")))
+                      for d in (a, b))
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color="C0")
+        ax.annotate(short_name(model), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    error_axis(ax, "x", f"{ERROR_LABEL} on {LABELS[a]}")
+    error_axis(ax, "y", f"{ERROR_LABEL} on {LABELS[b]}")
+    ax.set(title=f"Each model's test error on {LABELS[a]} and {LABELS[b]}\n(1 − accuracy, mean over seeds, 95 % CI; "
+                 "lower is better)")
     fig.tight_layout()
     plt.close(fig)
     return fig

@@ -186,6 +186,31 @@ def test_the_front_page_answers_first_which_claims_hold_on_which_dataset(browser
     context.close()
 
 
+CLAIMS_HEADER = "claim (seed report)"
+PAGE_HEIGHT_LIMIT, ROW_HEIGHT_LIMIT = 8_000, 150
+
+
+def test_each_conclusions_page_and_its_claims_rows_stay_short_at_a_laptop_width(browser, site, smoke_book):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    too_tall = []
+    for dataset in smoke_book.datasets_with_results():
+        pg.goto(site + f"book/{dataset}/comparison.html", wait_until="load")
+        height = pg.evaluate("document.documentElement.scrollHeight")
+        table = pg.locator("main table").filter(has=pg.locator("thead th", has_text=CLAIMS_HEADER))
+        assert table.count() == 1, f"{dataset}: {table.count()} tables headed '{CLAIMS_HEADER}'"
+        rows = table.locator("tbody tr").evaluate_all("rs => rs.map(r => r.getBoundingClientRect().height)")
+        sections = pg.eval_on_selector_all("main section > section", "ss => ss.map(s => "
+                                           "`${s.id} ${Math.round(s.getBoundingClientRect().height)}`)")
+        print(f"{dataset}/comparison.html at 1280 px: page {height} px, claims table "
+              f"{table.bounding_box()['height']:.0f} px, {len(rows)} rows, tallest {max(rows, default=0):.0f} px; "
+              f"sections (px): {', '.join(sections)}")
+        if height > PAGE_HEIGHT_LIMIT or max(rows, default=0) > ROW_HEIGHT_LIMIT:
+            too_tall.append(f"{dataset}: page {height} px, tallest claims row {max(rows, default=0):.0f} px")
+    context.close()
+    assert not too_tall, f"longer than {PAGE_HEIGHT_LIMIT} px or a row over {ROW_HEIGHT_LIMIT} px: {too_tall}"
+
+
 def test_the_status_page_lists_every_page_of_the_book(page, site, smoke_book):
     page.goto(site + "book/status.html")
     listed = page.eval_on_selector_all("main table tbody tr td:first-child a", "els => els.map(e => e.href)")
