@@ -6,11 +6,13 @@ it may be another machine."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +29,7 @@ from study.data import Dataset
 from study.files import write_atomic
 from study.loading import DAMAGED, set_aside
 from study.results import ModelRecord, RunRecord
-from study.spec import ModelSpec, conv_shapes, load_spec
+from study.spec import ModelSpec, conv_shapes
 from study.typed import Strict
 
 
@@ -152,7 +154,7 @@ class ModelJob:
     scheduler) and where its scratch folders go (`scratch_root`; None: the worker's temporary folder)."""
 
     spec_id: str
-    title: str
+    spec: ModelSpec = field(hash=False, compare=False, repr=False)
     spec_file: Path
     template: Path
     models_dir: Path
@@ -175,6 +177,10 @@ class ModelJob:
     @property
     def name(self) -> str:
         return f"{self.dataset}/{self.spec_id}"
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
 
     @property
     def notebook(self) -> Path:
@@ -258,7 +264,7 @@ class ModelJob:
     def estimated_cost(self) -> float:
         """A relative estimate of one seed's training time from the parameter file: epochs × the convolutions'
         multiply-adds per image plus the first dense layer's weights."""
-        spec = load_spec(self.spec_file)
+        spec = self.spec
         shapes = conv_shapes(spec)
         work = sum(shape.side_out**2 * conv.kernel**2 * shape.channels_in * conv.filters
                    for conv, shape in zip(spec.conv, shapes))
@@ -353,7 +359,7 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
         store = book.runs_dir(data.name, spec_id)
         inputs = ((spec_input(spec_id), spec), (f"{TEMPLATE}/{book.model_template.name}", template),
                   *_stored(store, spec_id))
-        jobs.append(ModelJob(spec_id=spec_id, title=specs[spec_id].title, spec_file=spec_file,
+        jobs.append(ModelJob(spec_id=spec_id, spec=specs[spec_id], spec_file=spec_file,
                              template=book.model_template, models_dir=book.models_dir(data.name), dataset=data.name,
                              requested=data.requested or data.name, data_sha256=data.sha256, seeds=tuple(seeds),
                              smoke=smoke, threads=threads, precision=precision, backend=backend, inputs_hash=digest,
@@ -363,33 +369,36 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
     return jobs
 
 
-def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path | None = None) -> PageJob:
+def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path | None = None,
+             read: Callable[[Path], bytes] = Path.read_bytes) -> PageJob:
     """The job of one summary page: its input files (the parameter files, and the result files of the datasets it
     reads, at the relative paths its parameters name) and the hash of its template, options and inputs; each file
-    is read once."""
-    template = page.template.read_bytes()
-    specs = [(f"{i}.yaml", (book.params_dir / f"{i}.yaml").read_bytes()) for i in book.ids]
-    records = [(d, f"{i}.json", (d / f"{i}.json").read_bytes()) for d in page.reads for i in book.ids
+    read by `read`."""
+    template = read(page.template)
+    specs = [(f"{i}.yaml", read(book.params_dir / f"{i}.yaml")) for i in book.ids]
+    records = [(d, f"{i}.json", read(d / f"{i}.json")) for d in page.reads for i in book.ids
                if (d / f"{i}.json").is_file()]
     inputs = [(f"{PARAMS}/{name}", content) for name, content in specs]
     inputs.append((f"{TEMPLATE}/{page.template.name}", template))
-    designs = [(d, results.design_path(d).read_bytes()) for d in page.reads if results.design_path(d).is_file()]
+    designs = [(d, read(results.design_path(d))) for d in page.reads if results.design_path(d).is_file()]
     for models_dir, name, content in records:
         folder = f"results/{models_dir.parent.name}/models"
         inputs.append((f"{folder}/{name}", content))
-        inputs += [(f"{folder}/{run}", (models_dir / run).read_bytes())
+        inputs += [(f"{folder}/{run}", read(models_dir / run))
                    for run in results.ModelRecord.model_validate_json(content).runs]
     inputs += [(f"results/{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
     options = {k: v for k, v in page.parameters.items() if k not in ("params_dir", "results_dir", "results_dirs")}
-    read = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records] + \
+    hashed = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records] + \
         [(f"{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
-    digest = staleness.page_hash(template, read, science=science, options={"title": page.title, **options})
+    digest = staleness.page_hash(template, hashed, science=science, options={"title": page.title, **options})
     return PageJob(name=page.name, template=page.template, output=book.book_dir / f"{page.name}.ipynb",
                    parameters=page.parameters, inputs_hash=digest, title=page.title, scratch_root=scratch_root,
                    inputs=tuple(inputs))
 
 
 def page_jobs(book: Book, *, science: str, force: bool = False, scratch_root: Path | None = None) -> list[PageJob]:
-    """The summary pages whose inputs changed (all of them with `force`)."""
-    jobs = [page_job(book, page, science=science, scratch_root=scratch_root) for page in book.summary_pages()]
+    """The summary pages whose inputs changed (all of them with `force`); a file several pages read is read once."""
+    read = functools.cache(Path.read_bytes)
+    jobs = [page_job(book, page, science=science, scratch_root=scratch_root, read=read)
+            for page in book.summary_pages()]
     return [job for job in jobs if force or not job.is_fresh()]
