@@ -82,7 +82,7 @@ if spec.notes:
 # Each convolution is followed by max pooling; then Flatten, a dense layer and a 10-way softmax.
 
 # %% tags=["hide-input"]
-model = study.models.build(spec)
+model = study.models.build(spec, seeds[0])
 layers = study.models.layer_table(model)
 display(layers)
 print(study.report.layer_totals(layers))

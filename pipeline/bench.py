@@ -61,7 +61,7 @@ def measure(spec_id: str, dataset: str, epochs: int, images: int, steps: int, pr
     data = subset(full, images, len(full.y_test))
     training.set_precision(precision)
     backend.seed_everything(0)
-    model = models.build(spec)
+    model = models.build(spec, 0)
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=steps)
     log = training.EpochLog(log=False)
     model.fit(training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size, epochs=epochs,
@@ -111,8 +111,8 @@ def xla(spec, data, seeds: int, epochs: int) -> list[float]:
 
     build = models.build
 
-    def xla_build(spec):
-        model = build(spec)
+    def xla_build(spec, seed):
+        model = build(spec, seed)
         model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
                       steps_per_execution=training.STEPS_PER_EXECUTION, jit_compile=True)
         return model
@@ -137,7 +137,7 @@ def tf_data(spec, data, seeds: int, epochs: int) -> list[float]:
     accuracy = []
     for seed in range(seeds):
         backend.seed_everything(seed)
-        model = models.build(spec)
+        model = models.build(spec, seed)
         train = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
                  .shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(spec.training.batch_size)
                  .prefetch(tf.data.AUTOTUNE))
@@ -159,7 +159,7 @@ def one_graph(spec, data, seeds: int, epochs: int) -> list[float]:
     nets = []
     for seed in range(seeds):
         backend.seed_everything(seed)
-        nets.append(models.build(spec))
+        nets.append(models.build(spec, seed))
         nets[-1].name = f"seed_{seed}"
     inputs = [keras.Input(models.INPUT_SHAPE) for _ in nets]
     graph = keras.Model(inputs, [net(i) for net, i in zip(nets, inputs)])
@@ -274,7 +274,7 @@ def plain_loop(params: str, dataset: str, seeds: int = 1, part: int = 0, parts: 
     for spec in list(load_specs(params).values())[part::parts]:
         for seed in range(seeds):
             backend.seed_everything(seed)
-            model = models.build(spec)
+            model = models.build(spec, seed)
             model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
             model.fit(x, data.y_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
                       validation_split=spec.training.validation_split, verbose=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 
 from study.backend import keras
@@ -12,17 +14,27 @@ INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
 
 
-def build(spec: ModelSpec) -> keras.Sequential:
+def build(spec: ModelSpec, seed: int) -> keras.Sequential:
     """Conv2D + max pooling per conv layer, Flatten, Dense, Dense softmax; compiled with the spec's optimizer
-    (Adam), the seed's loss and accuracy, and STEPS_PER_EXECUTION steps per call into the backend."""
+    (Adam), the seed's loss and accuracy, and STEPS_PER_EXECUTION steps per call into the backend.
+
+    Each layer's kernel initialiser gets its own seed from a private `random.Random(seed)`: the seeds Keras would
+    draw from Python's global `random` right after `random.seed(seed)`, but out of reach of other threads of the
+    process that draw from it meanwhile (a Dask worker's heartbeat does, in `dask.sizeof`)."""
+    rng = random.Random(seed)
+
+    def kernel() -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=rng.randint(1, int(1e9)))
+
     layers: list[keras.layers.Layer] = [keras.Input(INPUT_SHAPE)]
     for conv in spec.conv:
-        layers.append(keras.layers.Conv2D(conv.filters, conv.kernel, activation=conv.activation))
+        layers.append(keras.layers.Conv2D(conv.filters, conv.kernel, activation=conv.activation,
+                                          kernel_initializer=kernel()))
         layers.append(keras.layers.MaxPooling2D(spec.pool))
     layers += [
         keras.layers.Flatten(),
-        keras.layers.Dense(spec.dense_units, activation=spec.dense_activation),
-        keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
+        keras.layers.Dense(spec.dense_units, activation=spec.dense_activation, kernel_initializer=kernel()),
+        keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32", kernel_initializer=kernel()),
     ]
     model = keras.Sequential(layers, name=spec.id)
     model.compile(

@@ -48,7 +48,7 @@ def train(spec: ModelSpec, data: Dataset, seed: int, *, epochs: int) -> RunRecor
     """One run: a fresh initialisation from `seed`, Keras' `fit` on the training images (the last
     `validation_split` held out for the curves, the rest shuffled every epoch), evaluated on the test set."""
     backend.seed_everything(seed)
-    model = models.build(spec)
+    model = models.build(spec, seed)
     log = training.EpochLog()
     history = model.fit(training.as_inputs(data.x_train), data.y_train, batch_size=spec.training.batch_size,
                         epochs=epochs, validation_split=spec.training.validation_split, shuffle=True, verbose=0,
