@@ -23,7 +23,7 @@ SEED_LAYERS = {**ONE_CONV, "model_05": MODEL_5, **{m: MODEL_6 for m in ("model_0
 
 @pytest.mark.parametrize("model_id", sorted(SEED_LAYERS))
 def test_layers_match_the_seed_report(model_id):
-    model = build(load_specs()[model_id])
+    model = build(load_specs()[model_id], seed=0)
     table = layer_table(model)
     got = [(ast.literal_eval(shape)[1:], params) for shape, params in zip(table["output shape"], table["params"])]
     assert got == SEED_LAYERS[model_id]
