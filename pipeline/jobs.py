@@ -155,7 +155,6 @@ class ModelJob:
 
     spec_id: str
     spec: ModelSpec = field(hash=False, compare=False, repr=False)
-    spec_file: Path
     template: Path
     models_dir: Path
     dataset: str
@@ -306,9 +305,9 @@ def _trained_runs(scratch: Path, spec_id: str, shipped: Inputs) -> dict[str, str
     """The runs a job's scratch folder holds for `spec_id` that it was not shipped as they are: those it trained
     (some in place of a damaged run it was shipped), by file name."""
     given = dict(shipped)
-    folder = scratch / RUNS / spec_id
-    return {p.name: p.read_text() for p in sorted(folder.glob("*.json"))
-            if given.get(f"{RUNS}/{spec_id}/{p.name}") != p.read_bytes()}
+    held = {p.name: p.read_bytes() for p in sorted((scratch / RUNS / spec_id).glob("*.json"))}
+    return {name: content.decode() for name, content in held.items()
+            if given.get(f"{RUNS}/{spec_id}/{name}") != content}
 
 
 def _set_aside_runs(scratch: Path, spec_id: str) -> list[str]:
@@ -351,15 +350,14 @@ def model_jobs(book: Book, specs: dict[str, ModelSpec], ids: list[str], *, data:
     only its worker's GPU; with `scratch_root` (no scheduler), `local` jobs with their scratch folders there."""
     jobs, template = [], book.model_template.read_bytes()
     for spec_id in ids:
-        spec_file = book.params_dir / f"{spec_id}.yaml"
-        spec = spec_file.read_bytes()
+        spec = (book.params_dir / f"{spec_id}.yaml").read_bytes()
         digest = staleness.model_hash(template, spec, science=science, data_identity=f"{data.name}:{data.sha256}",
                                       seeds=seeds, smoke=smoke, precision=precision, threads=threads,
                                       device=device_kind(gpus), backend=f"{backend} {backend_version(backend)}")
         store = book.runs_dir(data.name, spec_id)
         inputs = ((spec_input(spec_id), spec), (f"{TEMPLATE}/{book.model_template.name}", template),
                   *_stored(store, spec_id))
-        jobs.append(ModelJob(spec_id=spec_id, spec=specs[spec_id], spec_file=spec_file,
+        jobs.append(ModelJob(spec_id=spec_id, spec=specs[spec_id],
                              template=book.model_template, models_dir=book.models_dir(data.name), dataset=data.name,
                              requested=data.requested or data.name, data_sha256=data.sha256, seeds=tuple(seeds),
                              smoke=smoke, threads=threads, precision=precision, backend=backend, inputs_hash=digest,

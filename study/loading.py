@@ -21,11 +21,10 @@ class DamagedRun(ValueError):
 
 @dataclass(frozen=True)
 class DatasetResults:
-    """One dataset's results: its name, where they lie, the model records by id (file-name order), each model's runs
-    in the order its record lists them, and the design its seeds were chosen by (None: one look)."""
+    """One dataset's results: its name, the model records by id (file-name order), each model's runs in the order
+    its record lists them, and the design its seeds were chosen by (None: one look)."""
 
     dataset: str
-    models_dir: Path
     records: dict[str, ModelRecord]
     runs: dict[str, list[RunRecord]]
     design: Design | None
@@ -70,8 +69,7 @@ def load(models_dir: str | Path, ids=None) -> DatasetResults:
     records = load_results(models_dir, ids)
     runs = {rid: [read_run(models_dir / name, r.test_labels) for name in r.runs] for rid, r in records.items()}
     dataset = next((r.dataset.name for r in records.values()), models_dir.parent.name)
-    return DatasetResults(dataset=dataset, models_dir=models_dir, records=records, runs=runs,
-                          design=read_design(models_dir))
+    return DatasetResults(dataset=dataset, records=records, runs=runs, design=read_design(models_dir))
 
 
 def damage(models_dir: str | Path, spec_id: str) -> str | None:

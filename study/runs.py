@@ -35,15 +35,6 @@ def key(spec: ModelSpec, *, data_sha256: str, seed: int, smoke: bool, precision:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def stored(store: Path, run_key: str) -> RunRecord | None:
-    """The run stored under `run_key`, or None when there is none or it cannot be read back."""
-    path = store / f"{run_key}.json"
-    try:
-        return RunRecord.model_validate_json(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-
-
 def train(spec: ModelSpec, data: Dataset, seed: int, *, epochs: int) -> RunRecord:
     """One run: a fresh initialisation from `seed`, Keras' `fit` on the training images (the last
     `validation_split` held out for the curves, the rest shuffled every epoch), evaluated on the test set."""

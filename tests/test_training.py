@@ -50,7 +50,8 @@ def test_a_stored_run_is_reused_and_only_the_seeds_it_lacks_are_trained(tmp_path
     assert runs.runs(spec, subset, [0], **{**options, "threads": 1})[1] == [0]
     assert runs.runs(spec.model_copy(update={"title": "renamed"}), subset, [0], **options)[1] == []
     # a damaged stored run is trained again
-    (damaged,) = [p for p in tmp_path.glob("*.json") if runs.stored(tmp_path, p.stem).seed == 2]
+    (damaged,) = [p for p in tmp_path.glob("*.json")
+                  if results.RunRecord.model_validate_json(p.read_bytes()).seed == 2]
     damaged.write_text(damaged.read_text()[:100])
     assert runs.runs(spec, subset, [2], **options)[1] == [2]
 
