@@ -8,7 +8,7 @@ import math
 from typing import Literal, NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import ttest_power
 
@@ -84,8 +84,9 @@ class Difference(Strict):
 
 class ClaimTest(Strict):
     """One claim's test: the claim's p-value (the smallest level at which its 95 %-style interval decides it), the
-    outcome it would have, the Holm-adjusted p over the claims of its family, the outcome as decided, and the
-    look that decided it (0: a single look at ALPHA; 1 or 2: `two_looks`)."""
+    outcome it would have, the Holm-adjusted p over the claims of its family (in a sequential design, the nominal
+    level its look needed instead), the outcome as decided, and the look (0: a single look at ALPHA; k: the k-th
+    look of a sequential design, the one that decided it, else its last)."""
 
     p: float
     outcome_if_decided: str
@@ -285,16 +286,89 @@ def holm(claims: list[tuple[float, str]], alpha: float = ALPHA) -> list[ClaimTes
             for (p, o), r, q in zip(claims, reject, adjusted)]
 
 
-def two_looks(first: list[tuple[float, str]], second: dict[int, tuple[float, str]]) -> list[ClaimTest]:
-    """The claims of a family decided in two looks, spending half of ALPHA at each (a Bonferroni split, valid
-    whatever the looks' dependence): Holm at ALPHA/2 over every claim's first-look (p, outcome); then Holm at
-    ALPHA/2 over the second-look (p, outcome) of the claims still undecided, by their index in `first` (claims
-    given no second look stay undecided). The chance of any false verdict over both looks is at most ALPHA."""
-    tests = [t.model_copy(update={"look": 1}) for t in holm(first, ALPHA / 2)]
-    still = [i for i, t in enumerate(tests) if t.outcome == UNDECIDED and i in second]
-    for i, t in zip(still, holm([second[i] for i in still], ALPHA / 2)):
-        tests[i] = t.model_copy(update={"look": 2})
-    return tests
+Spending = Literal["pocock", "obrien-fleming"]
+
+
+def spent(fraction, alpha: float, spending: Spending) -> np.ndarray:
+    """Lan-DeMets' alpha-spending functions: the two-sided level spent by information `fraction` (0..1) of a
+    design at `alpha`, alpha/2 a side: O'Brien-Fleming type 4 - 4Φ(z_{1-alpha/4}/√t) or Pocock type
+    alpha·ln(1 + (e - 1)t)."""
+    t = np.asarray(fraction, dtype=float)
+    if spending == "obrien-fleming":
+        with np.errstate(divide="ignore"):
+            return 4 * stats.norm.sf(stats.norm.isf(alpha / 4) / np.sqrt(t))
+    return alpha * np.log1p((math.e - 1) * t)
+
+
+SPEND_FLOOR = 1e-7  # a look given less of the level than this decides nothing (its boundary is infinite)
+
+
+@functools.cache
+def nominal_levels(alpha: float, looks: tuple[int, ...], spending: Spending) -> tuple[float, ...]:
+    """The two-sided nominal level of each look of a group-sequential test at `alpha` with looks at these seed
+    counts (information fractions looks / looks[-1]): the boundaries c_k for |Z| solve, look by look,
+    P(|Z_j| < c_j for all j <= k) = 1 - spent(t_k) under the looks' joint normal law (correlation √(t_j/t_k)),
+    with scipy's multivariate normal; a look reaches its nominal level 2Φ(-c_k)."""
+    t = np.asarray(looks, dtype=float) / looks[-1]
+    corr = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    budget = spent(t, alpha, spending)
+    bounds: list[float] = []
+    for k in range(len(t)):
+        gained = budget[k] - (budget[k - 1] if k else 0.0)
+        if gained < SPEND_FLOOR:
+            bounds.append(math.inf)
+            continue
+        if k == 0 or all(math.isinf(b) for b in bounds):
+            bounds.append(float(stats.norm.isf(budget[k] / 2)))
+            continue
+        law = stats.multivariate_normal(np.zeros(k + 1), corr[: k + 1, : k + 1], maxpts=50_000 * (k + 1),
+                                        abseps=1e-8, releps=0)
+        kept = np.array([min(b, 40.0) for b in bounds])
+
+        def stays(c: float) -> float:
+            upper = np.append(kept, c)
+            return float(law.cdf(upper, lower_limit=-upper, rng=np.random.default_rng(0))) - (1 - budget[k])
+
+        bounds.append(float(optimize.brentq(stays, 0.1, 40.0, xtol=1e-6)))
+    return tuple(float(2 * stats.norm.sf(b)) for b in bounds)
+
+
+def hypotheses(d: Difference, direction: Direction, margin: float) -> list[tuple[float, str]]:
+    """A claim's hypotheses, each with its p and the outcome its rejection gives: the difference from its boundary
+    (zero for "better"/"worse", ∓margin for "not worse"/"not better"; two-sided, its side the outcome) and, for
+    "better"/"worse", equivalence within the margin (two one-sided tests)."""
+    ps = outcome_ps(d.estimate, d.se, d.df, direction, margin)
+    side = int(ps[1] < ps[0])
+    return [(float(ps[side]), OUTCOMES[side])] + ([(float(ps[2]), EQUIVALENT)] if len(ps) == 3 else [])
+
+
+def sequential_holm(ps: list[list[tuple[float, ...]]], alpha: float, looks: tuple[int, ...], spending: Spending
+                    ) -> tuple[list[tuple[int, int] | None], list[float]]:
+    """A family of claims tested at every look each reached: `ps[i][k]` holds claim i's p of each of its hypotheses
+    (`hypotheses`) at look k, in the order of `looks` (one look: `looks` of one element, its nominal level the
+    level itself). Holm's procedure with each hypothesis's level spent over the looks (`nominal_levels`; Maurer and
+    Bretz's graphical approach), and Shaffer's logical constraint: a claim's difference and its equivalence cannot
+    both be false at once, so every claim with a hypothesis still open counts once, each open hypothesis holds
+    alpha / (such claims), and a claim passes its share on only when all its hypotheses are rejected. A hypothesis
+    is rejected when its p at any look it reached is within that look's nominal level; the others are tested again.
+    Returns, per claim, the (look, hypothesis) of its earliest rejection or None, and the level it held last. The
+    chance of any false verdict, at any look, is at most `alpha`."""
+    rejected: list[dict[int, int]] = [{} for _ in ps]
+    held = [alpha / max(len(ps), 1)] * len(ps)
+    while open_ := [i for i, claim in enumerate(ps) if len(rejected[i]) < len(claim[0])]:
+        level = alpha / len(open_)
+        nominal = nominal_levels(level, tuple(looks), spending)
+        new = False
+        for i in open_:
+            held[i] = level
+            for h in set(range(len(ps[i][0]))) - set(rejected[i]):
+                k = next((k for k, p in enumerate(ps[i]) if p[h] <= nominal[k]), None)
+                if k is not None:
+                    rejected[i][h], new = k, True
+        if not new:
+            break
+    first = [min(((k, h) for h, k in r.items()), default=None) for r in rejected]
+    return first, held
 
 
 def distance(direction: Direction, diff: float, margin: float) -> float:
@@ -411,10 +485,7 @@ def seeds_needed(distance, sd_a, sd_b, image_var, images: int, alpha, power: flo
     shape = np.broadcast(distance, spread, image_var, alpha).shape
 
     def reaches(n: np.ndarray) -> np.ndarray:
-        sigma = np.sqrt(spread + n * np.asarray(image_var) / images)
-        effect = distance / np.where(sigma > 0, sigma, 1.0)
-        powered = ttest_power(effect, nobs=n, alpha=alpha, alternative="larger" if one_sided else "two-sided")
-        return (sigma == 0) | (powered >= power)
+        return _power(distance, spread, image_var, images, alpha, n, one_sided) >= power
 
     low, high = np.ones(shape), np.full(shape, 2.0)
     while (grow := ~hidden & (high <= most) & ~reaches(high)).any():
@@ -425,3 +496,27 @@ def seeds_needed(distance, sd_a, sd_b, image_var, images: int, alpha, power: flo
         hit = reaches(middle)
         low, high = np.where(open_ & ~hit, middle, low), np.where(open_ & hit, middle, high)
     return np.where(hidden, np.nan, np.where(beyond, most + 1, high))
+
+
+def _power(distance, spread, image_var, images: int, alpha, n, one_sided: bool) -> np.ndarray:
+    """The power of the claim test with n seeds per model (statsmodels' one-sample t power, n - 1 degrees of
+    freedom; the normal approximation where statsmodels gives NaN) for a true distance from its boundary, seed
+    variances summing to `spread` and the test set's noise."""
+    sigma = np.sqrt(spread + n * np.asarray(image_var) / images)
+    effect = distance / np.where(sigma > 0, sigma, 1.0)
+    powered = ttest_power(effect, nobs=n, alpha=alpha, alternative="larger" if one_sided else "two-sided")
+    # statsmodels' noncentral t gives NaN far in its tail: there the normal approximation, close to 1, stands in
+    shift = effect * np.sqrt(n) - stats.norm.isf(np.asarray(alpha) / (1 if one_sided else 2))
+    return np.where(sigma == 0, 1.0, np.where(np.isnan(powered), stats.norm.cdf(shift), powered))
+
+
+def claim_power(direction: Direction, target: float, sd_a: float, sd_b: float, image_var: float, images: int,
+                margin: float, alpha: float, n: int) -> float:
+    """The chance that a claim is decided at level `alpha` with n seeds per model if the true difference (pp) were
+    `target`: by a difference from its boundary or, for "better"/"worse", by equivalence, whichever is likelier."""
+    spread = sd_a**2 + sd_b**2
+    away = distance(direction, target, margin)
+    power = float(_power(abs(away), spread, image_var, images, alpha, n, False)) if away > 0 else 0.0
+    if direction in ("better", "worse") and margin - abs(target) > 0:
+        power = max(power, float(_power(margin - abs(target), spread, image_var, images, alpha, n, True)))
+    return power

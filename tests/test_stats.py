@@ -135,50 +135,6 @@ def one_look(a, b, truth, seed_df="hsu", min_seeds=stats.MIN_SEEDS):
     return any_false(decided, outcomes, truth), d
 
 
-def adaptive(a, b, truth, n, most, seed_df="hsu"):
-    """Any false verdict per family under `--until-decided`: a first look at n seeds (Holm at 2.5 %), seeds planned
-    as the book plans them (pooled spread, bounds on runs at chance) for the undecided claims up to `most`, for a
-    seed report's difference of 8 pp or the first look's, and a second look at them (Holm at 2.5 %); also the seeds
-    added per family."""
-    first, dirs = stats.differences(a[..., :n, :], b[..., :n, :], seed_df), directions(truth)
-    p1, o1 = claim_tests(first, dirs)
-    looks = [list(zip(row, outcomes)) for row, outcomes in zip(p1, o1)]
-    still = ~holm_decided(p1, stats.ALPHA / 2)
-    acc_a, acc_b = 100 * a[..., :n, :].mean(-1), 100 * b[..., :n, :].mean(-1)
-    learned = np.concatenate([acc_a, acc_b], axis=1)
-    variances = np.var(learned, axis=-1, ddof=1)
-    planned, pools = {}, {}
-    for f, k in zip(*np.nonzero(still)):
-        if f not in pools:
-            pools[f] = stats.pooled([stats.Spread(var=float(v), df=n - 1)
-                                     for v, x in zip(variances[f], learned[f]) if x.min() > 15])
-        planned[f, k] = [stats.planned(acc[f, k], 15.0, pools[f]) for acc in (acc_a, acc_b)]
-    seeds = np.zeros(still.shape)
-    for direction in set(dirs):
-        at = [(f, k) for f, k in planned if dirs[k] == direction]
-        if not at:
-            continue
-        f, k = map(np.array, zip(*at))
-        pa, pb = zip(*(planned[x] for x in at))
-        shift = np.array([x.mean_shift - y.mean_shift for x, y in zip(pa, pb)])
-        seeds[f, k] = stats.plan_seeds(direction, [8.0, first.estimate[f, k] + shift], np.array([x.sd for x in pa]),
-                                       np.array([y.sd for y in pb]), first.image_var[f, k], a.shape[-1], MARGIN,
-                                       stats.ALPHA / 2 / still[f].sum(axis=1))
-    seconds = [{} for _ in range(len(a))]
-    for m in range(n + 1, most + 1):
-        for direction in set(dirs):
-            f, k = np.nonzero((seeds == m) & (np.array(dirs) == direction))
-            if len(f):
-                d = stats.differences(a[f, k, :m], b[f, k, :m], seed_df)
-                for f_, k_, p, o in zip(f, k, *stats.claim_ps(d.estimate, d.se, d.df, direction, MARGIN)):
-                    seconds[f_][k_] = (float(p), stats.OUTCOMES[int(o)])
-    gc.freeze()
-    decided = [stats.two_looks(look, second) for look, second in zip(looks, seconds)]
-    outcomes = np.array([[t.outcome for t in family] for family in decided])
-    added = 2 * sum(len(s) and sum(int(seeds[f, k]) - n for k in s) for f, s in enumerate(seconds))
-    return any_false(outcomes != stats.UNDECIDED, outcomes, truth), added / len(a)
-
-
 @pytest.mark.parametrize("n", [2, 3, 5, 10])
 @pytest.mark.parametrize("scenario", FAMILY_SCENARIOS)
 def test_the_family_wise_error_of_one_look_is_at_most_5_percent(scenario, n):
@@ -192,16 +148,6 @@ def test_welch_s_degrees_of_freedom_fail_the_bound_at_three_seeds():
     rng = np.random.default_rng([3, len("seeds dominate")])
     welch, _ = one_look(*pairs(rng, 3, "seeds dominate"), seed_df="welch")
     assert welch.mean() > BOUND, f"{100 * welch.mean():.2f} %"
-
-
-@pytest.mark.parametrize("n", [3, 5, 10])  # a first look at two seeds decides nothing, and plans nothing
-@pytest.mark.parametrize("scenario", FAMILY_SCENARIOS)
-def test_the_family_wise_error_of_the_two_looks_is_at_most_5_percent(scenario, n):
-    rng = np.random.default_rng([n, len(scenario), 2])
-    most = max(10, 2 * n)
-    false, added = adaptive(*pairs(rng, most, scenario, images=100), n, most)
-    assert false.mean() <= BOUND, f"{scenario}, {n} seeds: {100 * false.mean():.2f} % of families erred"
-    assert added > 0 or scenario == "test set dominates"  # there the first look's seeds already give the power
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 10])
@@ -282,14 +228,12 @@ def test_the_seeds_named_for_a_model_whose_runs_stay_at_chance_give_at_least_70_
 
 @pytest.mark.slow
 def test_error_control_report():
-    # the long version (`nox -s bench -- --only error-control`): 9,000 families per one-look case, 3,000 per two-look
-    # case, each rate for today's rule (Hsu's seed degrees of freedom, three seeds for a verdict) and the one before
+    # the long version (`nox -s bench -- --only error-control`): 9,000 families per one-look case, each rate for today's rule (Hsu's seed degrees of freedom, three seeds for a verdict) and the one before
     # (Welch-Satterthwaite, two seeds enough), printed with its standard error
     def pct(x, count):
         return f"{100 * x:5.2f} ± {100 * math.sqrt(max(x * (1 - x), 1e-4) / count):.2f}"
 
-    print("\nscenario              seeds  one look: Welch, 2+ | Hsu, 3+        two looks: Welch | Hsu"
-          "            coverage: Welch | Hsu")
+    print("\nscenario              seeds  one look: Welch, 2+ | Hsu, 3+        coverage: Welch | Hsu")
     failed = []
     for scenario in FAMILY_SCENARIOS:
         for n in (2, 3, 5, 10):
@@ -304,15 +248,9 @@ def test_error_control_report():
                     d = stats.differences(a, b, rule)
                     cover[rule].append(np.abs(d.estimate - truth) <= scipy_stats.t.ppf(0.975, d.df) * d.se)
             welch1, hsu1 = np.concatenate(before).mean(), np.concatenate(after).mean()
-            looks = ("—", "—")
-            if n > 2:
-                a, b, truth = pairs(rng, max(10, 2 * n), scenario)
-                two = [adaptive(a, b, truth, n, max(10, 2 * n), rule)[0].mean() for rule in ("welch", "hsu")]
-                looks = tuple(pct(x, FAMILIES) for x in two)
-                failed += [(scenario, n, "two looks")] if two[1] > BOUND else []
             covered = {rule: np.concatenate(c).mean() for rule, c in cover.items()}
             print(f"{scenario:22s} {n:3d}  {pct(welch1, 3 * FAMILIES)} | {pct(hsu1, 3 * FAMILIES)}   "
-                  f"{looks[0]} | {looks[1]}   {100 * covered['welch']:.1f} | {100 * covered['hsu']:.1f}")
+                  f"{100 * covered['welch']:.1f} | {100 * covered['hsu']:.1f}")
             failed += [(scenario, n, "one look")] if hsu1 > 0.05 + 1.5 * math.sqrt(0.05 * 0.95 / (3 * FAMILIES)) else []
     print("\nfalse 'equivalent' at the margin, one claim at 5 %: before (Welch, 95 % interval) | now (Hsu, TOST)")
     for scenario in ("seeds dominate, narrow", "test set dominates, narrow"):
@@ -326,16 +264,6 @@ def test_error_control_report():
                 rates.append(pct((p < level).mean(), 8000))
             print(f"{scenario:28s} {n:3d}  {rates[0]} | {rates[1]}")
     assert not failed
-
-
-def test_two_looks_spend_half_the_level_at_each_and_decide_the_second_only_where_the_first_did_not():
-    first = [(0.001, stats.SUPPORTED), (0.03, stats.SUPPORTED), (0.2, stats.CONTRADICTED)]
-    # Holm at 2.5 %: 0.001 < 0.025/3; 0.03 > 0.025/2 stops. Second look, Holm at 2.5 % over the two undecided:
-    # 0.01 < 0.025/2, then 0.03 > 0.025/1 (claim 0, decided at the first look, is not looked at again)
-    decided = stats.two_looks(first, {0: (0.9, stats.UNDECIDED), 1: (0.01, stats.SUPPORTED), 2: (0.03, stats.SUPPORTED)})
-    assert [(t.outcome, t.look) for t in decided] == [(stats.SUPPORTED, 1), (stats.SUPPORTED, 2),
-                                                      (stats.UNDECIDED, 2)]
-    assert stats.two_looks(first, {})[1].outcome == stats.UNDECIDED
 
 
 def test_the_variance_is_the_two_anova_mean_squares_and_the_seeds_variances():
@@ -460,3 +388,13 @@ def test_an_interval_is_clipped_to_the_figure_s_range_and_says_so():
     assert stats.interval(ci).endswith("(clipped to the possible range)")
     assert not stats.mean_ci([0.90, 0.91, 0.92], bounds=stats.UNIT).clipped
     assert stats.interval(stats.mean_ci([0.5])) == "—"
+
+
+def test_planning_holds_where_statsmodels_noncentral_t_gives_nan():
+    # a third of a point's spread between runs at chance and runs that learned: statsmodels' t power is NaN at 64
+    # seeds and more for this effect, which once sent the seed search past 20 to 196
+    n = np.arange(2, 400)
+    power = stats._power(33.22, 32.45**2, 111.3, 10_000, 0.00208473967087553, n, one_sided=False)
+    reached = power >= stats.POWER
+    assert not np.isnan(power).any() and reached[np.argmax(reached):].all()
+    assert stats.plan_seeds("worse", [-33.22, 2.51, 0.0], 32.45, 0.183, 111.3, 10_000, 0.25, 0.00208473967087553) == 20
