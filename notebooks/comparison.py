@@ -61,6 +61,8 @@ if verdicts:
 # %% tags=["remove-input", "full-width"]
 if loaded.design:
     display(Markdown(study.report.design_notice(loaded.design)))
+    if loaded.design.rounds:
+        display(study.report.rounds_table(loaded.design).style.hide(axis="index"))
 display(study.report.claims_table(verdicts).style.hide(axis="index"))
 if study.report.claims_footnote(verdicts):
     display(Markdown(study.report.claims_footnote(verdicts)))

@@ -36,6 +36,9 @@ verdicts = {dataset: study.evidence.claim_verdicts(specs, book) for dataset, boo
 
 # %% tags=["remove-input", "full-width"]
 display(Markdown(study.report.findings(verdicts, evidence_pages)))
+display(Markdown("\n\n".join(
+    "Edition of " + study.report.edition(book.design, verdicts[dataset], dataset, study.loading.seconds_per_seed(book))
+    for dataset, book in loaded.items())))
 display(Markdown(study.report.reproduction_finding(
     {dataset: study.evidence.reproductions(book) for dataset, book in loaded.items()}, evidence_pages)))
 
@@ -45,7 +48,10 @@ display(Markdown(study.report.reproduction_finding(
 # *contradicted* when the interval lies on one side of zero, *equivalent* when two one-sided tests put it inside a
 # margin the test set can resolve, with Holm's correction over each dataset's claims (5 % for any false verdict
 # among them); otherwise it is *undecided*, and the cell says how many seeds per model would decide it for the seed
-# report's own difference and for ours. Fewer than three seeds give no verdict: the spread between seeds is then
+# report's own difference and for ours. In a sequential edition (`--budget`), each claim is tested at every look its
+# models reached, its level spent over the looks, and a claim that no look can decide says so: *not decidable within
+# 50 seeds per model*, or *not decidable on this test set* where the test set's own noise hides it. The line below
+# the table says which edition each dataset is. Fewer than three seeds give no verdict: the spread between seeds is then
 # unknown or too uncertain, and the linked page shows the interval alone. Each cell links to the page that holds its
 # evidence and its method.
 #

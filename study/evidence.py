@@ -10,7 +10,8 @@ from scipy import stats as scipy_stats
 
 from study import stats
 from study.loading import DatasetResults
-from study.results import Design, ModelRecord, RunRecord
+from study.results import ModelRecord, RunRecord
+from study.sequential import Design
 from study.spec import ModelSpec
 from study.stats import UNIT, ClaimTest, Difference, Summary
 from study.typed import Strict
@@ -23,6 +24,7 @@ MARGIN_PP = {"mnist": 0.25, "mnist-sample": 1.0, "fashion-mnist": 0.5}
 alone puts on a difference between two of these models (MNIST's 10,000 images: about 0.12 pp; Fashion-MNIST's,
 whose models disagree on more images: about 0.25 pp; the sample's 1,000: about 0.5 pp). A smaller margin could
 never be shown, whatever the seeds."""
+NOT_ON_TEST_SET = "not decidable on this test set"
 CHANCE_MARGIN = 0.05  # a run within this of guessing (1 / classes) stayed at chance: it did not learn
 REPRODUCTION_RESOLUTION_PP = 1.0  # the widest half-width of a prediction interval that can judge a reproduction
 
@@ -48,7 +50,9 @@ class ClaimVerdict(Strict):
     part of its wording no figure here tests), the figures on both sides, the difference A - B over seeds and
     test images, how its seeds are planned (`planned_a`, `planned_b`), its test within the dataset's family of
     claims (`level` spent over it), and what an undecided claim would take: the seeds planned at `level` over
-    `plan_family` claims."""
+    `plan_family` claims. In a sequential design, a claim that no look can decide says why (`why_not`: its verdict is
+    then NOT_ON_TEST_SET or `not_within`), and an open one its next look's seeds, nominal level and the chance of a
+    verdict there."""
 
     claim: str
     untested: str
@@ -71,6 +75,10 @@ class ClaimVerdict(Strict):
     level: float
     plan_family: int
     verdict: str
+    why_not: str = ""
+    next_seeds: int | None = None
+    next_level: float = math.nan
+    next_power: float = 0.0
 
 
 class RankCorrelation(Strict):
@@ -179,82 +187,108 @@ def _claim_row(spec: ModelSpec, base: ModelSpec, loaded: DatasetResults, diff: D
 
 
 def _tests(rows: list[ClaimVerdict], loaded: DatasetResults) -> tuple[list[ClaimVerdict], float]:
-    """The claims with their tests (one look, or two with a `design`; None where too few seeds) and the level
-    spent; a claim decided at a design's first look carries that look's difference."""
-    design = loaded.design
-    if design is None:
-        testable = [i for i, v in enumerate(rows) if v.diff.decidable]
-        tests = stats.holm([stats.claim_p(rows[i].diff, rows[i].direction, rows[i].margin_pp) for i in testable])
-        level, firsts = stats.ALPHA, {}
-    else:
-        first = comparisons(loaded, range(design.first_seeds))
-        testable = [i for i, v in enumerate(rows) if first[v.model].decidable]
-        later = {k: stats.claim_p(rows[i].diff, rows[i].direction, rows[i].margin_pp) for k, i in enumerate(testable)
-                 if (rows[i].diff.n_a, rows[i].diff.n_b) != (first[rows[i].model].n_a, first[rows[i].model].n_b)}
-        tests = stats.two_looks([stats.claim_p(first[rows[i].model], rows[i].direction, rows[i].margin_pp)
-                                 for i in testable], later)
-        level, firsts = stats.ALPHA / 2, {i: first[rows[i].model] for i, t in zip(testable, tests) if t.look == 1}
-    tested = dict(zip(testable, tests))
-    return [v.model_copy(update={"test": tested.get(i), "family": len(testable), "diff": firsts.get(i, v.diff),
-                                 "verdict": tested[i].outcome if i in tested else stats.NO_VERDICT})
-            for i, v in enumerate(rows)], level
+    """The claims with their tests (None where too few seeds) and the level spent: one look at ALPHA over the
+    claims with MIN_SEEDS or more seeds, or, with a design, every look each claim reached (`_looks`)."""
+    design = loaded.design or Design(looks=(1,), alpha=stats.ALPHA)
+    diffs = ([[v.diff] if v.diff.decidable else [] for v in rows] if loaded.design is None
+             else _reached(rows, loaded, design.looks))
+    return _looks(rows, diffs, design, single=loaded.design is None), design.alpha
+
+
+def _reached(rows: list[ClaimVerdict], loaded: DatasetResults, looks: tuple[int, ...]) -> list[list[Difference]]:
+    """Each claim's difference at every look it reached in turn: the first n seeds of both its models, for each
+    look's n that both have."""
+    diffs: list[list[Difference]] = [[] for _ in rows]
+    for k, n in enumerate(looks):
+        table = comparisons(loaded, range(n))
+        for i, v in enumerate(rows):
+            d = table[v.model]
+            if len(diffs[i]) == k and d.n_a == n == d.n_b:
+                diffs[i].append(d)
+    return diffs
+
+
+def _looks(rows: list[ClaimVerdict], diffs: list[list[Difference]], design: Design, single: bool
+           ) -> list[ClaimVerdict]:
+    """The claims tested at every look they reached (`stats.sequential_holm` over the family); each carries the
+    difference of the look that decided it, else of its last look, and the level it holds (`single`: one look,
+    the difference of all seeds)."""
+    testable = [i for i, d in enumerate(diffs) if d]
+    ps = {i: [stats.hypotheses(d, rows[i].direction, rows[i].margin_pp) for d in diffs[i]] for i in testable}
+    decided, held = stats.sequential_holm([[tuple(p for p, _ in look) for look in ps[i]] for i in testable],
+                                          design.alpha, design.looks, design.spending)
+    out = [v.model_copy(update={"verdict": stats.NO_VERDICT, "family": len(testable)}) for v in rows]
+    for i, first, level in zip(testable, decided, held):
+        look = len(diffs[i]) - 1 if first is None else first[0]
+        p, outcome = stats.claim_p(diffs[i][look], rows[i].direction, rows[i].margin_pp)
+        if first is not None:
+            p, outcome = ps[i][look][first[1]]
+        test = stats.ClaimTest(p=p, outcome_if_decided=outcome, p_holm=design.nominal(level)[look],
+                               outcome=stats.UNDECIDED if first is None else outcome, look=0 if single else look + 1)
+        out[i] = out[i].model_copy(update={"test": test, "diff": diffs[i][look], "verdict": test.outcome,
+                                           "level": level})
+    return out
+
+
+def _futility(v: ClaimVerdict, design: Design) -> ClaimVerdict:
+    """An undecided claim of a design: why no look can decide it (the seeds planned at the last look's nominal
+    level, from the most favourable end of our difference's 60 % interval, exceed the last look, or no number
+    does: the test set's own noise), else its next look, that look's nominal level and its chance of a verdict."""
+    nominal, at = design.nominal(v.level), design.look_index(v.diff.n_a)
+    z = float(scipy_stats.norm.ppf(stats.PLAN_CONFIDENCE))
+    ours = _ours(v)
+    low, high = ours - z * v.diff.se, ours + z * v.diff.se
+    most = design.looks[-1]
+    best = _plan(v, [low, high, min(max(0.0, low), high)], nominal[-1])
+    if best is None:
+        return v.model_copy(update={"verdict": NOT_ON_TEST_SET, "why_not": (
+            f"the test set's own noise (se {v.diff.se_images:.2f} pp, which seeds do not reduce) hides every "
+            f"difference our {v.diff.n_a}+{v.diff.n_b} seeds leave plausible ({low:+.2f} to {high:+.2f} pp)")})
+    if at is None or at + 1 == len(design.looks) or best > most:
+        why = (f"undecided at the last look ({most} seeds per model)" if at is not None and at + 1 == len(design.looks)
+               else f"even at the favourable end of what our seeds leave plausible ({low:+.2f} to {high:+.2f} pp) it "
+                    f"needs {best:,} seeds per model")
+        return v.model_copy(update={"verdict": not_within(most), "why_not": why})
+    n = design.looks[at + 1]
+    power = stats.claim_power(v.direction, ours, v.planned_a.sd, v.planned_b.sd, v.diff.image_var, v.diff.images,
+                              v.margin_pp, nominal[at + 1], n)
+    return v.model_copy(update={"next_seeds": n, "next_level": nominal[at + 1], "next_power": power})
+
+
+def not_within(seeds: int) -> str:
+    """The verdict of a claim that no look of its design, up to `seeds` per model, can decide."""
+    return f"not decidable within {seeds} seeds per model"
 
 
 def claim_verdicts(specs: dict[str, ModelSpec], loaded: DatasetResults) -> list[ClaimVerdict]:
     """One verdict per claim of the seed report that these results can test: each claim's test (`stats.claim_p`)
     at the dataset's margin, decided with Holm's correction over the claims whose models have MIN_SEEDS or more
-    seeds: in one look at 5 %, or, with a design, in two (`stats.two_looks`): the first `design.first_seeds`
-    seeds of every model, then all seeds for the claims the first look left undecided. Undecided claims name the
-    seeds they need, planned from the seed spread's upper bound (pooled over the models whose runs all learned)
-    and, where runs stayed at chance, from the lower bound of that share."""
+    seeds (Shaffer's constraint: a claim passes its share on only when its difference and its equivalence are both
+    settled): in one look at 5 %, or, with a sequential design, at every look each claim reached, its level spent
+    over the design's looks (`_looks`). Undecided claims name the seeds they need, planned from the seed spread's upper
+    bound (pooled over the models whose runs all learned) and, where runs stayed at chance, from the lower bound of
+    that share; in a design, those no look can decide say why, the others their next look (`_futility`)."""
     compared = comparisons(loaded)
     pool = learned_spread(loaded)
     rows = [_claim_row(spec, specs[spec.compare_with], loaded, compared[spec.id], pool)
             for spec in specs.values() if spec.seed_claim is not None and spec.id in compared]
     rows, level = _tests(rows, loaded)
-    family = max(sum(v.verdict == stats.UNDECIDED for v in rows) if loaded.design else rows[0].family if rows else 1,
-                 1)
+    design = loaded.design
+    family = max(sum(v.verdict == stats.UNDECIDED for v in rows) if design else rows[0].family if rows else 1, 1)
     out = []
     for v in rows:
-        if v.verdict == stats.UNDECIDED:
-            v = v.model_copy(update={"needs_for_seed": _plan(v, [v.seed_diff_pp], level / family),
-                                     "needs_for_ours": _plan(v, [_ours(v)], level / family)})
-        out.append(v.model_copy(update={"level": level, "plan_family": family}))
+        if v.verdict == stats.UNDECIDED and design is not None:
+            final = design.nominal(v.level)[-1]
+            v = v.model_copy(update={"needs_for_seed": _plan(v, [v.seed_diff_pp], final),
+                                     "needs_for_ours": _plan(v, [_ours(v)], final), "plan_family": 1})
+            out.append(_futility(v, design))
+        elif v.verdict == stats.UNDECIDED:
+            out.append(v.model_copy(update={"needs_for_seed": _plan(v, [v.seed_diff_pp], level / family),
+                                            "needs_for_ours": _plan(v, [_ours(v)], level / family),
+                                            "level": level, "plan_family": family}))
+        else:
+            out.append(v if design else v.model_copy(update={"level": level, "plan_family": family}))
     return out
-
-
-class SeedPlan(Strict):
-    """After the first look of a two-look design, an undecided claim's plan: the seeds per model (None: no number)
-    at which it would have 80 % power at `alpha`, the second look's corrected level, and whether seeds are added."""
-
-    verdict: ClaimVerdict
-    seeds: int | None
-    alpha: float
-    adds: bool
-
-
-def second_look(verdicts: list[ClaimVerdict], design: Design) -> list[SeedPlan]:
-    """The plan of every claim undecided at the first look: the seeds per model that detect, with 80 % power at the
-    second look's corrected level, the seed report's difference or the first look's, whichever needs fewer, planned
-    as `claim_verdicts` plans; seeds are added where that is more than the claim has and at most `design.max_seeds`."""
-    open_ = [v for v in verdicts if v.verdict == stats.UNDECIDED]
-    alpha = stats.ALPHA / 2 / max(len(open_), 1)
-    plans = []
-    for v in open_:
-        n = _plan(v, [v.seed_diff_pp, _ours(v)], alpha)
-        plans.append(SeedPlan(verdict=v, seeds=n, alpha=alpha,
-                              adds=n is not None and min(v.diff.n_a, v.diff.n_b) < n <= design.max_seeds))
-    return plans
-
-
-def seeds_wanted(plans: list[SeedPlan]) -> dict[str, int]:
-    """The seeds each model should reach at the second look: the most any of its claims' plans adds."""
-    wanted: dict[str, int] = {}
-    for plan in plans:
-        if plan.adds:
-            for model in (plan.verdict.model, plan.verdict.baseline):
-                wanted[model] = max(wanted.get(model, 0), plan.seeds)
-    return wanted
 
 
 def across_datasets(results_by_dataset: dict[str, dict[str, ModelRecord]]) -> pd.DataFrame:

@@ -1,15 +1,18 @@
-"""A dataset's results as the summary pages and the second look read them: every model file and every run file it
+"""A dataset's results as the summary pages and the design's rounds read them: every model file and every run file it
 lists read once, and each run checked against the test set it claims, here and wherever a stored run is reused."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score
 
-from study.results import Design, ModelRecord, RunRecord, load_results, read_design, read_model
+from study import sequential
+from study.results import ModelRecord, RunRecord, load_results, read_model
+from study.sequential import Design
 
 DAMAGED = ".damaged"  # the suffix of a file set aside
 ACCURACY_TOLERANCE = 1e-9  # a stored accuracy is a float of the predictions' share right, written to JSON and back
@@ -69,7 +72,7 @@ def load(models_dir: str | Path, ids=None) -> DatasetResults:
     records = load_results(models_dir, ids)
     runs = {rid: [read_run(models_dir / name, r.test_labels) for name in r.runs] for rid, r in records.items()}
     dataset = next((r.dataset.name for r in records.values()), models_dir.parent.name)
-    return DatasetResults(dataset=dataset, records=records, runs=runs, design=read_design(models_dir))
+    return DatasetResults(dataset=dataset, records=records, runs=runs, design=sequential.read(models_dir))
 
 
 def damage(models_dir: str | Path, spec_id: str) -> str | None:
@@ -104,3 +107,10 @@ def reusable(path: Path, labels) -> RunRecord | None:
         set_aside(path)
         print(f"damaged run set aside as {path.name}{DAMAGED}, its seed trains again: {exc}", flush=True)
         return None
+
+
+def seconds_per_seed(loaded: DatasetResults, workers: int | None = None) -> dict[str, float]:
+    """Each model's recorded training seconds per seed, as wall time on `workers` running side by side (default:
+    one per core, as the command runs them)."""
+    workers = workers or os.cpu_count() or 1
+    return {rid: r.seconds.train / max(len(r.seeds), 1) / workers for rid, r in loaded.records.items()}

@@ -96,6 +96,11 @@ def effect_by_factor(table: pd.DataFrame, compared: dict[str, Difference]) -> pl
 
 
 OUTCOME_COLOURS = {SUPPORTED: "C2", CONTRADICTED: "C3", EQUIVALENT: "C0", UNDECIDED: "0.45", NO_VERDICT: "0.7"}
+NOT_DECIDABLE_COLOUR = "0.2"  # a claim that no look of its design can decide
+
+
+def _colour(v: ClaimVerdict) -> str:
+    return NOT_DECIDABLE_COLOUR if v.why_not else OUTCOME_COLOURS[v.verdict]
 
 
 def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
@@ -107,7 +112,7 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
     ax.axvline(0, color="black", linewidth=0.8)
     for i, v in enumerate(verdicts):
         d = v.diff
-        colour = OUTCOME_COLOURS[v.verdict]
+        colour = _colour(v)
         low, high, _ = clip(d.low, d.high, DIFFERENCE_RANGE)
         ax.errorbar(d.estimate, i, xerr=[[d.estimate - low], [high - d.estimate]], fmt="o", color=colour,
                     capsize=4, linestyle="--" if not d.seed_spread_known else "-")
@@ -118,7 +123,7 @@ def claims_figure(verdicts: list[ClaimVerdict], title: str) -> plt.Figure:
         if v.seed_diff_pp is not None:
             ax.plot(v.seed_diff_pp, i, "D", color="C3", markersize=5,
                     label="seed report (one run)" if i == 0 else None)
-    for outcome, colour in OUTCOME_COLOURS.items():
+    for outcome, colour in {**OUTCOME_COLOURS, **{v.verdict: _colour(v) for v in verdicts if v.why_not}}.items():
         if any(v.verdict == outcome for v in verdicts):
             ax.plot([], [], "o-", color=colour, label=outcome)
     ax.plot([], [], color="0.3", marker=r"$\rightarrow$", linestyle="none", markersize=12, label="the claimed side")

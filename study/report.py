@@ -9,8 +9,9 @@ import pandas as pd
 
 from study import evidence, stats
 from study.data import LABELS, Provenance
-from study.evidence import ClaimVerdict, Reproduction, SeedPlan
-from study.results import SUMMARY_COLUMNS, Design, ModelRecord, RunRecord
+from study.evidence import ClaimVerdict, Reproduction
+from study.results import SUMMARY_COLUMNS, ModelRecord, RunRecord
+from study.sequential import Design, RoundPlan
 from study.spec import ModelSpec
 from study.stats import UNIT, Difference, Summary, interval, mean_ci
 
@@ -148,11 +149,12 @@ def data_notice(dataset: Provenance) -> str:
 # The seed report's claims and accuracies as pages show them (`study.evidence` computes them).
 
 TEST_ONES = 1135  # images of digit 1 in the MNIST test set
+DEFAULT_MOST = 50  # the most seeds per model the front page plans for in a one-look edition (the design's last look)
 
 
 def _explained(v: ClaimVerdict) -> bool:
-    """Whether the page explains what a claim would take: it is undecided, or has too few seeds for a verdict."""
-    return v.verdict in (stats.UNDECIDED, stats.NO_VERDICT)
+    """Whether the page explains what a claim would take: it is undecided, not decidable, or has too few seeds."""
+    return v.verdict in (stats.UNDECIDED, stats.NO_VERDICT) or bool(v.why_not)
 
 
 def reproduction_table(rows: list[Reproduction]) -> pd.DataFrame:
@@ -212,8 +214,12 @@ def _what_it_takes(v: ClaimVerdict) -> str:
     d, level, family = v.diff, v.level, v.plan_family
     if not d.decidable:
         return f"{stats.MIN_SEEDS} seeds of each model: with fewer, the seed-to-seed spread is too uncertain to decide"
-    spent = f"{100 * level:g} % over {family} claim{'s' if family > 1 else ''}"
-    text = f"80 % power at {100 * level / family:.2g} % ({spent}, Holm's first step)"
+    if v.test is not None and v.test.look:
+        text = (f"80 % power at the last look's nominal {100 * v.test.p_holm:.2g} % (this claim holds "
+                f"{100 * level:.2g} % of the family's 5 %, spent over the design's looks)")
+    else:
+        spent = f"{100 * level:g} % over {family} claim{'s' if family > 1 else ''}"
+        text = f"80 % power at {100 * level / family:.2g} % ({spent}, Holm's first step)"
     seed, ours = v.needs_for_seed, v.needs_for_ours
     if v.seed_diff_pp is None:
         head = "the seed report printed no difference to plan for"
@@ -225,7 +231,8 @@ def _what_it_takes(v: ClaimVerdict) -> str:
     else:
         head = f"{_seeds(seed)} per model to detect the seed report's difference ({v.seed_diff_pp:+.2f} pp)"
     chance = [_at_chance_plan(m, p) for m, p in ((v.model, v.planned_a), (v.baseline, v.planned_b)) if p.at_chance]
-    return (f"{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}; "
+    why = f"{v.verdict}: {v.why_not}; " if v.why_not else ""
+    return (f"{why}{head}; {_seeds(ours)} per model for a difference the size of ours ({d.estimate:+.2f} pp); {text}; "
             "seed spreads planned at their upper 80 % bound" + "".join(f"; {c}" for c in chance))
 
 
@@ -253,15 +260,16 @@ def claims_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
 
 def tests_table(verdicts: list[ClaimVerdict]) -> pd.DataFrame:
     """The tests behind the claims table, one row per claim: the interval, its standard errors, the chance that a
-    run of A beats a run of B, the p-value (Holm's) and the look that decided it, and the verdict in full."""
+    run of A beats a run of B, the p-value with Holm's adjusted p (in a design, the nominal level its look needed)
+    and, in a design, the look that decided it (else its last), and the verdict in full."""
     return pd.DataFrame([{
         "A vs B": f"{v.model} vs {v.baseline}",
         "95 % CI": _ci(v.diff) + ("" if v.diff.seed_spread_known else " (test set only)"),
         "se: seeds, images": ("—" if not v.diff.seed_spread_known else f"{v.diff.se_seeds:.2f}") +
         f", {v.diff.se_images:.2f} pp",
         "P(A run beats B run)": f"{v.diff.beats:.2f}",
-        "p (Holm)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
-        "look": "—" if v.test is None or not v.test.look else ("first", "second")[v.test.look - 1],
+        "p (the level it needed)": "—" if v.test is None else f"{v.test.p:.2g} ({v.test.p_holm:.2g})",
+        "look": "—" if v.test is None or not v.test.look else f"{v.test.look} ({v.diff.n_a} seeds)",
         "verdict": v.verdict,
     } for v in verdicts])
 
@@ -284,15 +292,67 @@ def what_it_takes(verdicts: list[ClaimVerdict]) -> str:
 
 
 def design_notice(design: Design | None) -> str:
-    """What a two-look design means for the verdicts, as a MyST note; "" for a single look."""
+    """What a sequential design means for the verdicts, as a MyST note; "" for a single look."""
     if design is None:
         return ""
-    return (f"```{{note}}\nSeeds were added where claims were undecided (`--until-decided`, at most {design.max_seeds} "
-            f"per model). The first look tested every claim on each model's first {design.first_seeds} seeds, Holm at "
-            f"2.5 %; for the claims it left undecided, the seeds that 80 % power asks for were added to both models "
-            f"(where that stays within the maximum) and the second look tested them on all their seeds, Holm at "
-            f"2.5 %. Splitting the 5 % between the two looks keeps the chance of any false verdict at 5 %, however "
-            f"the added seeds were chosen. The *look* column says which look decided each claim.\n```")
+    looks = ", ".join(map(str, design.looks))
+    return (f"```{{note}}\nThe seeds were chosen by a sequential design (`--budget`): looks at {looks} seeds per "
+            f"model, fixed in advance. Each claim is tested at every look its two models reach, its share of the "
+            f"family's {100 * design.alpha:g} % spent over the looks by a {design.spending.replace('-', ' ').title()}-"
+            f"type spending function (Lan and DeMets); a decided claim passes its share to the others (Holm's "
+            f"procedure, as in Maurer and Bretz's graphical approach). The chance of any false verdict among this "
+            f"page's claims, whenever the design stops, is at most {100 * design.alpha:g} %. The *look* column of the "
+            f"tests says which look decided each claim; a claim no look can decide says why and got no more seeds."
+            f"\n```")
+
+
+def duration(seconds: float) -> str:
+    """A span of time as the front page gives it: minutes below two hours, else hours."""
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def rounds_table(design: Design) -> pd.DataFrame:
+    """A design's rounds, one row each: the seeds per model when it ended, the runs it trained, the training it
+    spent, and the claims decided and not decidable then."""
+    return pd.DataFrame([{
+        "round": i, "seeds per model": f"{min(r.seeds.values())}–{max(r.seeds.values())}" if r.seeds else "—",
+        "runs trained": r.trained,
+        "training": duration(r.spent) if design.unit == "s" else f"{r.spent:.0f} runs",
+        "claims decided": r.decided, "not decidable": r.futile,
+    } for i, r in enumerate(design.rounds, 1)])
+
+
+def edition(design: Design | None, verdicts: list[ClaimVerdict], dataset: str, per_seed: dict[str, float]) -> str:
+    """The front page's line on which edition a dataset's results are: the seeds per model, the rounds taken, the
+    claims decided, the training spent, and the command that would decide more with its estimated training time
+    on this machine (`per_seed`: each model's wall seconds per seed here)."""
+    seeds = sorted({v.diff.n_a for v in verdicts} | {v.diff.n_b for v in verdicts})
+    decided = sum(v.verdict in stats.OUTCOMES for v in verdicts)
+    futile = [v for v in verdicts if v.why_not]
+    span = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}" if seeds else "no"
+    text = f"**{LABELS[dataset]}**: {span} seeds per model, {decided} of {len(verdicts)} claims decided"
+    if futile:
+        text += f", {len(futile)} not decidable ({'; '.join(sorted({v.verdict for v in futile}))})"
+    spent = 0.0 if design is None or design.unit != "s" else design.spent
+    if design is not None:
+        used = duration(spent) if design.unit == "s" else f"{design.spent:.0f} runs"
+        text += f"; a sequential design, {len(design.rounds)} round(s) after its first look, {used} of training"
+    else:
+        text += "; one look"
+    open_ = [v for v in verdicts if v.verdict == stats.UNDECIDED and (design is None or v.next_seeds)]
+    if not open_:
+        return text + "."
+    most = design.looks[-1] if design else max(DEFAULT_MOST, *seeds)
+    need: dict[str, int] = {}
+    for v in open_:
+        n = min(v.needs_for_ours or most, most)
+        for m, has in ((v.model, v.diff.n_a), (v.baseline, v.diff.n_b)):
+            need[m] = max(need.get(m, 0), n - has)
+    hours = sum(n * per_seed.get(m, 0.0) for m, n in need.items()) / 3600
+    budget = math.ceil(spent / 3600 + hours)
+    return (text + f". To decide more: `nox -s execute -- --datasets {dataset} --budget {budget}h`, about "
+            f"{duration(hours * 3600)} of training on this machine for the seeds ours would need (at most {most} per "
+            "model).")
 
 
 def findings(verdicts: dict[str, list[ClaimVerdict]], pages: dict[str, str]) -> str:
@@ -326,6 +386,8 @@ def _cell(v: ClaimVerdict, page: str) -> str:
     if v.verdict == stats.UNDECIDED:
         text += (f"; seeds needed: {_count(v.needs_for_seed)} for the seed's difference, {_count(v.needs_for_ours)} "
                  "for ours")
+    elif v.why_not:
+        text += f" ({v.why_not})"
     return text
 
 
@@ -406,20 +468,13 @@ def across_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown.map(figure)
 
 
-def second_look_lines(plans: list[SeedPlan], design: Design) -> list[str]:
-    """A line per claim undecided at a design's first look: the seeds added to its models, or why none were."""
-    lines = []
-    for p in plans:
-        v, n = p.verdict, p.seeds
-        name, has = f"{v.model} vs {v.baseline} ({v.claim})", f"{v.diff.n_a}+{v.diff.n_b}"
-        if n is None:
-            why = ("no seeds added: no number of seeds can decide it, the test set's own noise being larger than the "
-                   "differences to detect")
-        elif n > design.max_seeds:
-            why = f"no seeds added: it needs {_seeds(n)} per model, more than --max-seeds {design.max_seeds}"
-        elif not p.adds:
-            why = f"no seeds added: the {has} seeds it has give it 80 % power"
-        else:
-            why = f"undecided at {has} seeds; {n} seeds per model give it 80 % power at {100 * p.alpha:.2g} %"
-        lines.append(f"{name}: {why}")
-    return lines
+def round_lines(label: str, design: Design, plan: RoundPlan, left: float) -> str:
+    """What a design's next round does, per claim (its state and why seeds are or are not added), and the budget
+    left after it."""
+    unit = "s" if design.unit == "s" else " runs"
+    head = (f"--budget on {label}: round {len(design.rounds) + 1}, adds {plan.added} run(s) to "
+            f"{len(plan.wanted)} model(s) (seeds per model after it: "
+            + (", ".join(f"{m} {n}" for m, n in plan.wanted.items()) or "none") + f"), costs about {plan.cost:,.0f}"
+            f"{unit}; {left:,.0f}{unit} of the budget left after it")
+    lines = [f"  {s.model} vs {s.baseline} ({s.claim}): {s.state}: {s.why}" for s in plan.steps]
+    return "\n".join([head, *lines])

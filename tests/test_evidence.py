@@ -6,7 +6,7 @@ import numpy as np
 
 import pytest
 
-from study import evidence, metrics, report, results, stats
+from study import evidence, metrics, report, results, sequential, stats
 from study.evidence import ClaimVerdict
 
 
@@ -79,22 +79,26 @@ def test_the_reproduction_finding_counts_only_what_can_be_judged():
     assert "holds no results" in report.reproduction_finding({"mnist-sample": sample}, pages)
 
 
-def test_the_second_look_adds_seeds_only_to_the_models_of_undecided_claims():
-    design = results.Design(first_seeds=3, max_seeds=10)
-    decided = verdict("Bigger batches help.", stats.SUPPORTED, 0.6)
-    open_ = verdict("A higher rate helps.", stats.UNDECIDED, 0.2)
+def test_a_design_says_which_claims_no_look_can_decide_and_why_and_where_the_others_go_next():
+    design = sequential.Design(looks=(3, 5, 8, 12, 20, 30, 50))
+    level = stats.ALPHA / 9
     planned = stats.Planned(sd=0.03, at_chance=0, runs=3)
-    open_ = open_.model_copy(update={"model": "model_10", "planned_a": planned, "planned_b": planned})
-    out_of_reach = verdict("Sigmoid hurts.", stats.UNDECIDED, 0.0)  # under the test set's noise (se 0.12 pp)
-    out_of_reach = out_of_reach.model_copy(update={"model": "model_09", "seed_diff_pp": 0.01,
-                                                   "diff": out_of_reach.diff.model_copy(update={"image_var": 144.0})})
-    plans = evidence.second_look([decided, open_, out_of_reach], design)
-    wanted, lines = evidence.seeds_wanted(plans), report.second_look_lines(plans, design)
-    # two claims open: each planned at 2.5 % / 2; model_10's claim needs the seeds its planned spread asks for
-    n = stats.seeds_for("better", [0.26, 0.2], open_.diff, 0.25, stats.ALPHA / 2 / 2, sds=(0.03, 0.03))
-    assert 3 < n <= 10 and wanted == {"model_10": n, "model_06": n}
-    assert lines[0].startswith(f"model_10 vs model_06 (A higher rate helps.): undecided at 3+3 seeds; {n} seeds")
-    assert lines[1].startswith("model_09 vs model_06 (Sigmoid hurts.): no seeds added: no number of seeds")
+    open_ = verdict("A higher rate helps.", stats.UNDECIDED, 0.2).model_copy(update={
+        "planned_a": planned, "planned_b": planned, "level": level})
+    # under the test set's own noise (se 0.6 pp): nothing our seeds leave plausible can be told apart from zero
+    hidden = open_.model_copy(update={"diff": open_.diff.model_copy(update={"image_var": 3600.0, "se_images": 0.6})})
+    # a tenth of a point with seeds 1 pp apart: at the last look's level, even the favourable end needs > 50 seeds
+    wide = stats.Planned(sd=1.0, at_chance=0, runs=3)
+    far = open_.model_copy(update={"planned_a": wide, "planned_b": wide,
+                                   "diff": open_.diff.model_copy(update={"estimate": 0.1, "se": 0.02, "image_var": 1.0})})
+    next_, not_here, not_within = (evidence._futility(v, design) for v in (open_, hidden, far))
+    assert not_here.verdict == evidence.NOT_ON_TEST_SET and "se 0.60 pp" in not_here.why_not
+    assert not_within.verdict == "not decidable within 50 seeds per model" and "needs" in not_within.why_not
+    assert (next_.why_not, next_.next_seeds, next_.next_level) == ("", 5, design.nominal(level)[1])
+    power = stats.claim_power("better", 0.2, 0.03, 0.03, 36.0, 10_000, 0.25, design.nominal(level)[1], 5)
+    assert next_.next_power == power and 0 < power < 1
+    at_last = open_.model_copy(update={"diff": open_.diff.model_copy(update={"n_a": 50, "n_b": 50})})
+    assert evidence._futility(at_last, design).why_not == "undecided at the last look (50 seeds per model)"
 
 
 def test_two_seeds_give_no_verdict_but_their_interval():
