@@ -2,9 +2,11 @@
 pages, as `notebooks/pages.yml` declares them.
 
 Usage: python -m pipeline.execute [ID ...] [--datasets NAME ...] [--seeds N] [--smoke] [--force] [-j N]
+       [--budget 90m|4h|RUNS [--looks N ...] [--spending pocock|obrien-fleming]]
        [--precision P] [--backend tensorflow|jax|torch] [--scheduler ADDRESS] [--root DIR] [--params DIR]
        [--pages FILE]
-Only notebooks whose inputs changed (see pipeline.staleness) are executed, unless --force. Ctrl-C or SIGTERM
+Only notebooks whose inputs changed (see pipeline.staleness) are executed, unless --force. With --budget, rounds of
+seeds follow the first look as the dataset's sequential design asks (pipeline.rounds). Ctrl-C or SIGTERM
 stops within seconds: what finished is kept, nothing half-written is left, and the next run resumes.
 """
 
@@ -31,12 +33,12 @@ from pipeline.schedule import Job
 from pipeline.pages import MANIFEST, REPO, Book, ManifestError, load_manifest
 from pipeline.status import write_status
 from pipeline.toc import write_toc
-from study import backend, evidence, loading, report, results
+from pipeline import rounds
+from study import backend, loading, sequential, stats
 from study.data import DATASETS, LABELS, STUDY_DATASETS, Dataset, advice, resolve
 from study.spec import PARAMS_DIR, SpecError, load_specs
 
 DEFAULT_SEEDS = 3
-DEFAULT_MAX_SEEDS = 10
 INSTALL = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements.txt",
            "torch": "an optional install: pip install torch==2.13.0"}
 INTERRUPTED = 130
@@ -60,12 +62,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true", help="tiny subset, one epoch, one seed: checks the pipeline only")
     p.add_argument("--seeds", type=int, default=None,
                    help=f"training runs per model, seeded 0..N-1 (default {DEFAULT_SEEDS}; 1 with --smoke)")
-    p.add_argument("--until-decided", action="store_true",
-                   help="after the requested seeds (the first look), add seeds to the models of claims still "
-                        "undecided, as many as 80 %% power asks, up to --max-seeds, and test once more (the second "
-                        "look)")
-    p.add_argument("--max-seeds", type=int, default=DEFAULT_MAX_SEEDS,
-                   help=f"with --until-decided: the most seeds any model gets (default {DEFAULT_MAX_SEEDS})")
+    p.add_argument("--budget", default=None,
+                   help="a sequential design: after the first look, add seeds where they buy the most decisions per "
+                        "second, until every claim is decided or not decidable or this much training is spent "
+                        "(90m, 4h, 5400s, or a number of runs); resumes the design recorded in book/<dataset>/")
+    p.add_argument("--looks", type=int, nargs="+", default=None,
+                   help=f"the design's looks, seeds per model (default: {' '.join(map(str, sequential.DEFAULT_LOOKS))})")
+    p.add_argument("--spending", default=None, choices=("pocock", "obrien-fleming"),
+                   help=f"the design's alpha-spending function (default: {sequential.DEFAULT_SPENDING})")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                    help="Keras dtype policy; mixed_bfloat16 is faster on CPUs with AMX/AVX-512 BF16 (opt-in)")
     p.add_argument("--backend", default=backend.DEFAULT, choices=backend.BACKENDS,
@@ -96,11 +100,7 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     problems = [f"unknown model id(s) {', '.join(unknown)}; known: {', '.join(specs)}"] if unknown else []
     if args.seeds is not None and args.seeds < 1:
         problems.append(f"--seeds must be at least 1, got {args.seeds}")
-    first = seed_count(args)
-    if args.until_decided and first < 2:
-        problems.append(f"--until-decided needs a first look of 2 or more seeds (--seeds), got {first}")
-    if args.until_decided and args.max_seeds < first:
-        problems.append(f"--max-seeds must be at least the first look's {first} seeds, got {args.max_seeds}")
+    problems += _design_problems(args)
     if args.jobs is not None and args.jobs < 1:
         problems.append(f"-j must be at least 1, got {args.jobs}")
     if not backend.available(args.backend):
@@ -115,6 +115,25 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, dict, Book, di
     except OSError as exc:
         raise Refused(str(exc)) from None
     return args, specs, Book(manifest, args.root, args.params, tuple(specs), args.pages.parent), resolved
+
+
+def _design_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the design options: the budget, the looks (increasing, the first at least MIN_SEEDS and
+    equal to --seeds if given) and options that need --budget."""
+    if args.budget is None:
+        return [f"{name} needs --budget" for name, given in (("--looks", args.looks), ("--spending", args.spending))
+                if given is not None]
+    problems = []
+    try:
+        args.budget_amount, args.budget_unit = rounds.parse_budget(args.budget)
+    except ValueError as exc:
+        problems.append(str(exc))
+    looks = args.looks or list(sequential.DEFAULT_LOOKS)
+    if looks[0] < stats.MIN_SEEDS or any(b <= a for a, b in zip(looks, looks[1:])):
+        problems.append(f"--looks must increase from at least {stats.MIN_SEEDS} seeds, got {' '.join(map(str, looks))}")
+    if args.seeds is not None and args.seeds != looks[0]:
+        problems.append(f"--seeds {args.seeds} with --budget: the first look is --looks' first, {looks[0]}")
+    return problems
 
 
 @contextlib.contextmanager
@@ -134,14 +153,6 @@ def _only_run(book_dir: Path):
         lock.write(str(os.getpid()))
         lock.flush()
         yield
-
-
-def added_seeds(book: Book, specs: dict, dataset: str, design: results.Design) -> tuple[dict[str, int], list[str]]:
-    """The seeds each model of `dataset` should reach at the second look (`study.evidence.second_look`), from the
-    results of the first, and a line per claim undecided there."""
-    plans = evidence.second_look(evidence.claim_verdicts(specs, loading.load(book.models_dir(dataset), ids=specs)),
-                                 design)
-    return evidence.seeds_wanted(plans), report.second_look_lines(plans, design)
 
 
 def set_aside_damaged(jobs: list[ModelJob]) -> list[str]:
@@ -214,39 +225,45 @@ def _pages_when_seeded(models: list[ModelJob]) -> tuple[list[SeedJob], Callable[
 
 
 def _run(plan: Plan, todo: list[ModelJob], pages: list[PageJob], stop: Stop, finished: list[tuple[Job, Outcome]],
-         second_look: Callable[[], list[ModelJob]] | None = None) -> float:
-    """Run the model pages' seed jobs, each page as soon as its seeds are in, then the pages `second_look` asks for
-    once they are in (if any) the same way, then the summary pages (all of them when a model ran), on the plan's
-    local workers (each pinned to its own GPU where there are GPUs) or the cluster at --scheduler, publishing each
-    outcome as it arrives and appending it to `finished`; the seconds the workers were up. KeyboardInterrupt on
-    Ctrl-C or SIGTERM."""
+         more: rounds.Rounds | None = None) -> float:
+    """Run the model pages' seed jobs, each page as soon as its seeds are in, then, in a design, round after round
+    the pages `more` asks for the same way (no seed job starting after its deadline), then the summary pages (all
+    of them when a model ran), on the plan's local workers (each pinned to its own GPU where there are GPUs) or the
+    cluster at --scheduler, publishing each outcome as it arrives and appending it to `finished`; the seconds the
+    workers were up. KeyboardInterrupt on Ctrl-C or SIGTERM."""
     before = running_now()
     NOTEBOOKS.open()
     try:
         with schedule.client(plan.workers, plan.args.scheduler, plan.scratch) as client:
             up = time.perf_counter()
 
-            def publish(jobs: list[Job], what: str, then=None) -> None:
-                for job, outcome in schedule.run(client, jobs, what, then):
+            def publish(jobs: list[Job], what: str, then=None, deadline=None) -> None:
+                for job, outcome in schedule.run(client, jobs, what, then, deadline):
                     with stop.shielded():
                         job.publish(outcome)
                         finished.append((job, outcome))
+                    if more is not None and isinstance(job, SeedJob):
+                        more.trained()
 
-            def publish_models(models: list[ModelJob], what: str) -> None:
+            def publish_models(models: list[ModelJob], what: str, deadline=None) -> bool:
                 if models:
                     seeds, then = _pages_when_seeded(models)
-                    publish(seeds, what, then)
+                    publish(seeds, what, then, deadline)
+                return bool(models)
 
             try:
-                publish_models(todo, "models")
-                more = second_look() if second_look else []
-                publish_models(more, "more seeds")
-                if todo or more:  # new results change every summary page
+                ran = publish_models(todo, "models")
+                while more is not None and publish_models(more.next(), "round", more.deadline):
+                    ran = True
+                if ran:  # new results change every summary page
                     pages = plan.page_jobs(force=True)
                 publish(pages, "pages")
                 return time.perf_counter() - up
             except KeyboardInterrupt:
                 NOTEBOOKS.close()  # the kernels first, so that the workers' jobs end and the cluster closes at once
+                if more is not None:
+                    with stop.shielded():
+                        more.interrupted()
                 raise
     finally:
         end(descendants(but=before))
@@ -291,7 +308,7 @@ class Plan:
     gpus: list[str]
     science: str
     seeds: int
-    design: results.Design | None
+    design: sequential.Design | None
     scratch: Path | None
 
     def model_jobs(self, data: Dataset, ids: list[str], seeds: int) -> list[ModelJob]:
@@ -310,21 +327,55 @@ def _plan(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str,
     """The command's plan from its checked arguments."""
     gpus = [] if args.scheduler else backend_gpus(args.backend)
     workers = args.jobs or len(gpus) or os.cpu_count() or 1
-    seeds = seed_count(args)
+    seeds = seed_count(args) if args.budget is None else (args.looks or sequential.DEFAULT_LOOKS)[0]
     if gpus:
         print(f"{len(gpus)} GPU(s) seen by {args.backend}: {', '.join(gpus)}; {workers} worker(s), each on its own")
     return Plan(args=args, specs=specs, book=book, data=list({d.name: d for d in resolved.values()}.values()),
                 workers=workers, threads=max(1, (os.cpu_count() or 1) // workers), gpus=gpus,
                 science=staleness.science_hash(), seeds=seeds,
-                design=results.Design(first_seeds=seeds, max_seeds=args.max_seeds) if args.until_decided else None,
+                design=None if args.budget is None else sequential.Design(
+                    looks=tuple(args.looks or sequential.DEFAULT_LOOKS), spending=args.spending or
+                    sequential.DEFAULT_SPENDING, budget=args.budget_amount, unit=args.budget_unit),
                 scratch=None if args.scheduler else scratch)
+
+
+def _designs(plan: Plan) -> dict[str, dict[str, int]]:
+    """Record each dataset's design (resuming the one recorded, with this command's budget; without --budget, the
+    one recorded is kept unless --seeds asks for a plain edition) and return the seeds each model's page is to have:
+    the first look's, or in a design at least those its page has. Refused when --looks or --spending differ from
+    the design recorded."""
+    args, seeds = plan.args, {}
+    for d in plan.data:
+        models_dir = plan.book.models_dir(d.name)
+        recorded = sequential.read(models_dir)
+        design = None if args.seeds is not None and plan.design is None else recorded
+        if plan.design is not None and recorded is not None:
+            differs = [f"--{name} {given}" for name, given, kept in (
+                ("looks", args.looks and tuple(args.looks), recorded.looks), ("spending", args.spending, recorded.spending))
+                if given is not None and given != kept]
+            if differs:
+                raise Refused(f"{sequential.design_path(models_dir)} records a design with looks "
+                              f"{' '.join(map(str, recorded.looks))} and {recorded.spending} spending; "
+                              f"{', '.join(differs)} would change it: leave them out to resume it, or delete that "
+                              "file to start a new design")
+            design = recorded.model_copy(update={"budget": plan.design.budget, "unit": plan.design.unit})
+        elif plan.design is not None:
+            design = plan.design
+        sequential.write(models_dir, design)
+        have = {} if design is None else {rid: len(r.seeds) for rid, r in loading.load(models_dir, ids=plan.specs)
+                                          .records.items()}
+        first = design.looks[0] if design else plan.seeds
+        seeds[d.name] = {rid: max(first, have.get(rid, 0)) for rid in plan.specs}
+    return seeds
 
 
 def _todo(plan: Plan) -> tuple[list[ModelJob], list[ModelJob]]:
     """The model pages asked for and those of them to execute (out of date, damaged, or all with --force), after
     setting damaged results aside and naming orphans; the design recorded beside each dataset's models."""
     args = plan.args
-    jobs = [job for d in plan.data for job in plan.model_jobs(d, args.ids or list(plan.specs), plan.seeds)]
+    seeds = _designs(plan)
+    jobs = [job for d in plan.data for rid in (args.ids or list(plan.specs))
+            for job in plan.model_jobs(d, [rid], seeds[d.name][rid])]
     for line in set_aside_damaged(jobs) + orphans(plan.book, plan.specs):
         print(line)
     todo = jobs if args.force else [j for j in jobs if not j.is_fresh()]
@@ -334,23 +385,7 @@ def _todo(plan: Plan) -> tuple[list[ModelJob], list[ModelJob]]:
     for job in jobs:
         if job not in todo:  # a failure of other inputs than the page's is out of date
             failed_path(job.notebook).unlink(missing_ok=True)
-    for d in plan.data:
-        results.write_design(plan.book.models_dir(d.name), plan.design)
     return jobs, todo
-
-
-def _second_look(plan: Plan, finished: list[tuple[Job, Outcome]]) -> list[ModelJob]:
-    """After the first look of a design: the model pages whose claims are undecided, with the seeds they need."""
-    if any(not o.ok for _, o in finished):
-        print("--until-decided: no seeds added, a model failed at the first look")
-        return []
-    more = []
-    for d in plan.data:
-        wanted, lines = added_seeds(plan.book, plan.specs, d.name, plan.design)
-        print("\n".join([f"--until-decided on {d.label}: {len(lines)} claim(s) undecided at the first look",
-                          *(f"  {line}" for line in lines)]))
-        more += [job for spec_id, n in wanted.items() for job in plan.model_jobs(d, [spec_id], n)]
-    return more
 
 
 def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[str, Dataset]) -> int:
@@ -365,10 +400,12 @@ def _execute(args: argparse.Namespace, specs: dict, book: Book, resolved: dict[s
         plan = _plan(args, specs, book, resolved, scratch)
         jobs, todo = _todo(plan)
         pages = [] if todo else plan.page_jobs(force=args.force)
-        if todo or pages or plan.design:
+        more = None if plan.design is None else rounds.Rounds(
+            plan.data, plan.book.models_dir, specs, lambda d, rid, n: plan.model_jobs(d, [rid], n), plan.workers,
+            finished)
+        if todo or pages or more:
             try:
-                up = _run(plan, todo, pages, stop, finished,
-                          (lambda: _second_look(plan, finished)) if plan.design else None)
+                up = _run(plan, todo, pages, stop, finished, more)
             except KeyboardInterrupt:
                 interrupted = True
         with stop.shielded():

@@ -23,7 +23,7 @@ from pipeline import staleness
 from pipeline.devices import device_kind, pin_to_own_gpu
 from pipeline.pages import Book, SummaryPage
 from pipeline.runner import NotebookFailed, run_notebook
-from study import results
+from study import results, sequential
 from study.backend import version as backend_version
 from study.data import Dataset
 from study.files import write_atomic
@@ -378,16 +378,16 @@ def page_job(book: Book, page: SummaryPage, *, science: str, scratch_root: Path 
                if (d / f"{i}.json").is_file()]
     inputs = [(f"{PARAMS}/{name}", content) for name, content in specs]
     inputs.append((f"{TEMPLATE}/{page.template.name}", template))
-    designs = [(d, read(results.design_path(d))) for d in page.reads if results.design_path(d).is_file()]
+    designs = [(d, read(sequential.design_path(d))) for d in page.reads if sequential.design_path(d).is_file()]
     for models_dir, name, content in records:
         folder = f"results/{models_dir.parent.name}/models"
         inputs.append((f"{folder}/{name}", content))
         inputs += [(f"{folder}/{run}", read(models_dir / run))
                    for run in results.ModelRecord.model_validate_json(content).runs]
-    inputs += [(f"results/{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
+    inputs += [(f"results/{d.parent.name}/{sequential.design_path(d).name}", content) for d, content in designs]
     options = {k: v for k, v in page.parameters.items() if k not in ("params_dir", "results_dir", "results_dirs")}
     hashed = specs + [(f"{models_dir.parent.name}/{name}", content) for models_dir, name, content in records] + \
-        [(f"{d.parent.name}/{results.design_path(d).name}", content) for d, content in designs]
+        [(f"{d.parent.name}/{sequential.design_path(d).name}", content) for d, content in designs]
     digest = staleness.page_hash(template, hashed, science=science, options={"title": page.title, **options})
     return PageJob(name=page.name, template=page.template, output=book.book_dir / f"{page.name}.ipynb",
                    parameters=page.parameters, inputs_hash=digest, title=page.title, scratch_root=scratch_root,

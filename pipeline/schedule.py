@@ -58,17 +58,21 @@ def refusals(address: str, timeout: float = 5.0) -> list[str]:
 Job = SeedJob | ModelJob | PageJob
 
 
-def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[Job]] | None = None
-        ) -> Iterator[tuple[Job, Outcome]]:
+def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[Job]] | None = None,
+        deadline: float | None = None) -> Iterator[tuple[Job, Outcome]]:
     """Run every job on `client`'s workers, one per worker at a time, longest first; yield each job with its outcome
     as it finishes, and print its line once the caller has handled (published) it, so a printed page is a kept
     one. Then `then(job, outcome)` names the jobs that can start now (a model page whose seeds are in), which go
     ahead of every job still waiting. A failing job does not stop the others; a job whose worker died is rerun on
-    another (Dask retries it), and fails, named, when the cluster gives it up."""
+    another (Dask retries it), and fails, named, when the cluster gives it up. With a `deadline` (a
+    `time.perf_counter()` value), seed jobs start one per worker and none starts after it: the budget is passed by
+    at most the runs already going, one per worker."""
     from dask.distributed import as_completed
 
     start = time.perf_counter()
     futures: dict = {}
+    held = [j for j in longest_first(jobs) if isinstance(j, SeedJob)] if deadline is not None else []
+    slots = sum(client.nthreads().values()) if held else 0
 
     def submit(batch: list[Job], priority: int) -> list:
         ordered = longest_first(batch)
@@ -77,7 +81,22 @@ def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[
         futures.update(zip(new, ordered))
         return new
 
-    running = as_completed(submit(jobs, 0))
+    def release() -> tuple[list[Job], int]:
+        """The held seed jobs that can start now, and how many were dropped, the deadline having passed."""
+        if time.perf_counter() >= deadline:
+            dropped = len(held)
+            if dropped:
+                print(f"budget spent: {dropped} seed job(s) not started", file=sys.stdout)
+            held.clear()
+            return [], dropped
+        going = sum(1 for f, j in futures.items() if isinstance(j, SeedJob) and not f.done())
+        out = held[: max(slots - going, 0)]
+        del held[: len(out)]
+        return out, 0
+
+    first = [j for j in jobs if j not in held] + held[:slots]
+    del held[:slots]
+    running = as_completed(submit(first, 0))
     # the bar redraws in a terminal; in a log (CI, nox piped) each finished job's line carries the progress
     with tqdm(total=len(jobs), desc=what, unit="job", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
@@ -91,9 +110,10 @@ def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[
                                   error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
             yield job, outcome
             more = then(job, outcome) if then else []
-            for new in submit(more, len(futures) + len(more)):
+            started, dropped = release() if deadline is not None else ([], 0)
+            for new in submit(more, len(futures) + len(more)) + submit(started, 0):
                 running.add(new)
-            bar.total += len(more)
+            bar.total += len(more) - dropped
             progress = _progress(done, bar.total, time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
             bar.update()

@@ -83,34 +83,6 @@ class ModelRecord(Strict):
     seconds: ModelSeconds
 
 
-class Design(Strict):
-    """How a dataset's seeds were chosen when more were added where claims were undecided (`--until-decided`):
-    every model's first `first_seeds` seeds are the first look; the seeds added after it, up to `max_seeds`, the
-    second (`study.stats.two_looks`)."""
-
-    first_seeds: int
-    max_seeds: int
-
-
-def design_path(models_dir: str | Path) -> Path:
-    """Where a dataset's design lies: beside its models folder."""
-    return Path(models_dir).parent / "design.json"
-
-
-def read_design(models_dir: str | Path) -> Design | None:
-    """The design of the dataset whose models lie in `models_dir`, or None (one look at the seeds there)."""
-    path = design_path(models_dir)
-    return Design.model_validate_json(path.read_bytes()) if path.is_file() else None
-
-
-def write_design(models_dir: str | Path, design: Design | None) -> None:
-    """Record a dataset's design (None: remove it, the seeds there being one look)."""
-    if design is None:
-        design_path(models_dir).unlink(missing_ok=True)
-    else:
-        write_atomic(design_path(models_dir), design.model_dump_json())
-
-
 def versions() -> dict[str, str]:
     """Python, platform and the versions of the packages that shape a result."""
     installed = {}

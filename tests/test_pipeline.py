@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -20,12 +21,12 @@ import pytest
 import yaml
 
 from conftest import FIXTURE_PAGES, REPO, fast, fixture_run
-from pipeline import execute, schedule, staleness
+from pipeline import execute, rounds, schedule, staleness
 from pipeline.jobs import Outcome
 from pipeline.jobs import model_jobs, page_jobs
 from pipeline.pages import Book, compared_datasets, load_manifest
 from pipeline.runner import SOCKET_FOLDER_MAX, socket_folder, template_parameters
-from study import data, results
+from study import data, sequential, stats
 from study.results import read_model
 from study.spec import load_specs
 
@@ -273,36 +274,99 @@ def test_raising_the_seeds_trains_only_the_new_ones_and_keeps_them_in_the_store(
     assert _trained(models / "model_a.ipynb").strip() == "trained seeds []"
 
 
-def test_until_decided_adds_seeds_only_to_the_models_the_second_look_asks_for(fixture_params, tmp_path, capsys,
-                                                                            monkeypatch):
-    asked = []
+def one_open_claim(monkeypatch, needs: int | None = None, model: str = "model_b") -> None:
+    """The claims of the fixture's models, which have none, stood in for by one open claim of `model` against itself
+    that always goes on to its next look (`needs`: the seeds planned for it, else the last look's)."""
+    def claim_verdicts(specs, loaded):
+        n = len(loaded.runs[model])
+        design = loaded.design
+        nxt = next((k for k in design.looks if k > n), None)
+        return [SimpleNamespace(claim="a claim", model=model, baseline=model, verdict=stats.UNDECIDED, why_not="",
+                                next_seeds=nxt, next_power=0.5, next_level=0.01, needs_for_ours=needs,
+                                diff=SimpleNamespace(n_a=n))]
 
-    def second_look(book, specs, dataset, design):
-        asked.append((dataset, design))
-        return {"model_b": 3}, ["model_b vs model_a (a claim): undecided at 2+2 seeds; 3 seeds per model ..."]
+    monkeypatch.setattr(rounds.evidence, "claim_verdicts", claim_verdicts)
 
-    monkeypatch.setattr(execute, "added_seeds", second_look)
+
+def test_a_budget_of_runs_is_spent_round_by_round_and_the_next_command_resumes_the_design(fixture_params, tmp_path,
+                                                                                          capsys, monkeypatch):
+    one_open_claim(monkeypatch, needs=4)
     models = tmp_path / "book" / "mnist-sample" / "models"
-    assert fixture_run(tmp_path, fast(fixture_params), "--seeds", "2", "--until-decided", "--max-seeds", "3") == 0
+    looks = ["--looks", "3", "4", "5"]
+    assert fixture_run(tmp_path, fast(fixture_params), "--budget", "1", *looks) == 0
     out = capsys.readouterr().out
-    assert asked == [("mnist-sample", results.Design(first_seeds=2, max_seeds=3))]
-    assert "--until-decided on MNIST sample (4,000/1,000): 1 claim(s) undecided at the first look" in out
-    assert "executed 4 model(s) and 3 page(s), 0 failed" in out
-    assert [read_model(models / f"{i}.json").seeds for i in ("model_a", "model_b", "model_c")] == [[0, 1], [0, 1, 2],
-                                                                                                 [0, 1]]
-    assert _runs_trained(out) == sorted([f"mnist-sample/model_{m} seed {s}" for m in "abc" for s in (0, 1)] + [
-        "mnist-sample/model_b seed 2"])
-    assert results.read_design(models) == results.Design(first_seeds=2, max_seeds=3)
-    # a plain run is one look again: the design goes, and so do the added seeds
-    assert fixture_run(tmp_path, fixture_params, "--seeds", "2") == 0
-    assert results.read_design(models) is None and read_model(models / "model_b.json").seeds == [0, 1]
+    assert "--budget on MNIST sample (4,000/1,000): round 1, adds 1 run(s) to 1 model(s)" in out
+    assert "a claim): adds: undecided at 3 seeds" in out and "--budget: spent; run again with a larger" in out
+    design = sequential.read(models)
+    assert (design.looks, design.budget, design.unit, design.spent) == ((3, 4, 5), 1, "runs", 1)
+    assert [r.seeds["model_b"] for r in design.rounds] == [4]
+    # more budget resumes the recorded design where it stopped: one more round, no seed trained twice
+    assert fixture_run(tmp_path, fixture_params, "--budget", "5") == 0
+    out = capsys.readouterr().out
+    assert _runs_trained(out) == ["mnist-sample/model_b seed 4"]
+    design = sequential.read(models)
+    assert (design.looks, design.budget, [r.seeds["model_b"] for r in design.rounds]) == ((3, 4, 5), 5, [4, 5])
+    assert read_model(models / "model_b.json").seeds == [0, 1, 2, 3, 4]
+    # a plain build keeps the edition; --looks that differ from the recorded design are refused
+    assert fixture_run(tmp_path, fixture_params) == 0
+    assert read_model(models / "model_b.json").seeds == [0, 1, 2, 3, 4] and sequential.read(models) == design
+    assert fixture_run(tmp_path, fixture_params, "--budget", "5", "--looks", "3", "6") == 2
+    assert "records a design with looks 3 4 5 and pocock spending; --looks (3, 6) would change it" in (
+        capsys.readouterr().err)
+    # asking for plain seeds starts a one-look edition again
+    assert fixture_run(tmp_path, fixture_params, "--seeds", "3") == 0
+    assert sequential.read(models) is None and read_model(models / "model_b.json").seeds == [0, 1, 2]
 
 
-def test_until_decided_needs_a_first_look_of_two_seeds_and_room_to_add(fixture_params, tmp_path, capsys):
-    assert fixture_run(tmp_path, fixture_params, "--until-decided") == 2
-    assert "--until-decided needs a first look of 2 or more seeds (--seeds), got 1" in capsys.readouterr().err
-    assert fixture_run(tmp_path, fixture_params, "--until-decided", "--seeds", "3", "--max-seeds", "2") == 2
-    assert "--max-seeds must be at least the first look's 3 seeds, got 2" in capsys.readouterr().err
+def test_a_time_budget_starts_no_run_after_it_is_spent(fixture_params, tmp_path, capsys, monkeypatch):
+    params = fast(fixture_params, slow="model_b", seconds=1)
+    path = params / "model_b.yaml"
+    path.write_text(path.read_text().replace("title:", "notes: every seed\ntitle:"))  # each of its seeds takes 1 s
+    one_open_claim(monkeypatch)
+    assert fixture_run(tmp_path, params, "--budget", "3s", "-j", "2") == 0
+    out = capsys.readouterr().out
+    design = sequential.read(tmp_path / "book" / "mnist-sample" / "models")
+    trained = sum(r.trained for r in design.rounds)
+    assert trained >= 3 and "--budget: spent" in out  # its records say its runs cost nothing: the clock stops it
+    assert design.spent <= 3 + 1 + 0.5, design.rounds  # one run per worker may be going when it is spent
+    assert trained <= 2 * (3 + 1)
+
+
+def test_an_interrupted_round_is_recorded_and_the_next_command_trains_no_seed_twice(fixture_params, tmp_path, capsys,
+                                                                                     monkeypatch):
+    one_open_claim(monkeypatch)
+    real = schedule.run
+
+    def interrupted(client, jobs, what, then=None, deadline=None):
+        for count, item in enumerate(real(client, jobs, what, then, deadline)):
+            yield item
+            if what == "round" and count == 1:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(schedule, "run", interrupted)
+    looks = ["--looks", "3", "5", "8"]
+    assert fixture_run(tmp_path, fast(fixture_params), "--budget", "20", *looks) == execute.INTERRUPTED
+    first = _runs_trained(capsys.readouterr().out)
+    design = sequential.read(tmp_path / "book" / "mnist-sample" / "models")
+    assert len(design.rounds) == 1 and design.rounds[0].trained == 2
+    monkeypatch.setattr(schedule, "run", real)
+    assert fixture_run(tmp_path, fixture_params, "--budget", "20") == 0
+    again = _runs_trained(capsys.readouterr().out)
+    assert not set(first) & set(again)
+    design = sequential.read(tmp_path / "book" / "mnist-sample" / "models")
+    assert design.looks == (3, 5, 8) and read_model(tmp_path / "book" / "mnist-sample" / "models" / "model_b.json"
+                                                    ).seeds == list(range(8))
+
+
+def test_design_options_are_checked_before_anything_runs(fixture_params, tmp_path, capsys):
+    for argv, message in [(["--budget", "soon"], "--budget 'soon': give a training time such as 90m"),
+                          (["--budget", "1h", "--looks", "2", "5"], "--looks must increase from at least 3 seeds"),
+                          (["--budget", "1h", "--looks", "5", "4"], "--looks must increase"),
+                          (["--looks", "3", "5"], "--looks needs --budget"),
+                          (["--budget", "1h", "--seeds", "4"], "--seeds 4 with --budget: the first look is")]:
+        assert fixture_run(tmp_path, fixture_params, *argv) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "book").exists()
 
 
 def test_an_interrupted_run_keeps_the_seeds_that_finished(fixture_params, tmp_path):
