@@ -1,9 +1,9 @@
 """Benchmarks that credit each gain to its cause: every ratio is measured in one run against a baseline that
 differs in that cause alone, every cell repeated (alternating its configurations) with its median and spread.
 
-Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes] [--dataset fashion-mnist]
+Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes|design] [--dataset fashion-mnist]
        [--study-dataset DATASET] [--study-seeds 3] [--study-epochs N] [--models model_01 model_04 model_06]
-       [--epochs 3] [--images 20000] [--repeats 3]
+       [--epochs 3] [--images 20000] [--repeats 3] [--book book/mnist] [--replicates 200]
 
 - steps:     one process, same threads: Keras' `fit` against `fit` with N steps per execution (training
              images/s after the first epoch), for N in STEPS.
@@ -19,6 +19,10 @@ Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes] [
              one Keras graph (each the study's model, its own initialisation and shuffle), the study's trainer with
              XLA (`jit_compile=True`), and the study's model fitted from a `tf.data` input pipeline; seconds for the
              three seeds, compiling and testing included, and their test accuracies.
+- design:    the seed designs (`study.designs`) on simulated claims whose truths are a built dataset's own figures
+             (--book, its folder): fixed seeds per model, the previous two looks and the sequential design, with and
+             without a budget, over --replicates replicates; claims decided, rightly and falsely, runs and training
+             hours spent, decisions per 100 runs. No training: 200 replicates took 9 minutes on a shared core.
 """
 
 from __future__ import annotations
@@ -208,6 +212,21 @@ def routes_cell(models: list[str], dataset: str, epochs: int, seeds: int, repeat
             + f", accuracy {statistics.mean(accuracy[how]):.4f}" for how, v in times.items()), flush=True)
 
 
+def design_cell(book: Path, replicates: int) -> None:
+    """(f) The seed designs on simulated claims whose truths are the built dataset `book`'s figures, with the
+    seconds the simulation took; a line saying so where that dataset is not built."""
+    from study import designs
+
+    if not (book / "models").is_dir():
+        print(f"\n## (f) Seed designs: {book} holds no built dataset (no models/ folder); build it first", flush=True)
+        return
+    print(f"\n## (f) Seed designs on simulated claims whose truths are {book}'s figures; mean ± sd over "
+          f"{replicates} replicates", flush=True)
+    start = time.perf_counter()
+    print(designs.table(book / "models", replicates), flush=True)
+    print(f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+
 def _spread(values: list[float], digits: int = 0) -> str:
     """median (min–max)"""
     return (f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})")
@@ -374,7 +393,7 @@ def _parser() -> argparse.ArgumentParser:
     """The command line: the cells to run and their shape, and the internal measurements each runs in a fresh
     process."""
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("steps", "parallel", "precision", "study", "routes"), default=None)
+    parser.add_argument("--only", choices=("steps", "parallel", "precision", "study", "routes", "design"), default=None)
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--study-dataset", default=None,
                         help="the dataset of the ten-model cells (b) and (d), if not --dataset (mnist-sample: minutes)")
@@ -385,6 +404,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--images", type=int, default=20000, help="training images per measurement (per-process cells)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of every cell, at least 2")
+    parser.add_argument("--book", default="book/mnist",
+                        help="the design cell's built dataset folder (its models/ inside), relative to the repository")
+    parser.add_argument("--replicates", type=int, default=200, help="simulated studies of the design cell")
     parser.add_argument("--measure", nargs=7, help="internal: one measurement, printed as JSON")
     parser.add_argument("--route", nargs=5, metavar=("MODEL", "DATASET", "ROUTE", "SEEDS", "EPOCHS"),
                         help="internal: one route's measurement, printed as JSON")
@@ -424,6 +446,8 @@ def _cells(args: argparse.Namespace) -> None:
         study_cells(args.study_dataset or args.dataset, args.repeats, args.only, args.study_seeds, args.study_epochs)
     if args.only in (None, "routes"):
         routes_cell(args.models, args.dataset, args.epochs, args.study_seeds, args.repeats)
+    if args.only in (None, "design"):
+        design_cell(REPO / args.book, args.replicates)
 
 
 def main(argv: list[str] | None = None) -> int:
