@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 
 from study import stats
 from study.sequential import Design, plan_round
-from test_stats import (BOUND, CLAIMS, FAMILIES, MARGIN, SCENARIOS, claim_tests, directions, false_outcome,
+from test_stats import (BOUND, CLAIMS, FAMILIES, MARGIN, SCENARIOS, directions, false_outcome,
                         frozen_heap, holm_decided, pairs)
 
 assert frozen_heap  # the autouse fixture of test_stats, for statsmodels' Holm in the naive procedure
