@@ -96,8 +96,9 @@ if study.report.what_it_takes(verdicts):
 # set alone gives such a difference, the smallest difference this test set can resolve). Claims that a change does
 # *not hurt* (or *not help*) are tested against the margin: supported when the interval lies above −margin (below
 # +margin), contradicted when wholly beyond it. The p-value of a claim is the smallest level at which its interval
-# decides it; Holm's correction over the claims of this dataset keeps the chance of any false verdict among them at 5
-# %. Otherwise the claim is *undecided*, and the list below the table says what it would take: the seeds per model at
+# decides it; Holm's correction over the claims of this dataset, a claim passing its level on only once its
+# difference and its equivalence are both settled (Shaffer's constraint), keeps the chance of any false verdict among
+# them at 5 %. Otherwise the claim is *undecided*, and the list below the table says what it would take: the seeds per model at
 # which the seed report's own difference (and one the size of ours) would be detected with 80 % power at the corrected
 # level, or that no number of seeds can, when the test set's own noise is larger than that difference. The seeds are
 # planned for the spread the seeds may have, not the one three runs happened to show: the upper 80 % bound of the

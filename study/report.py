@@ -299,8 +299,9 @@ def design_notice(design: Design | None) -> str:
     return (f"```{{note}}\nThe seeds were chosen by a sequential design (`--budget`): looks at {looks} seeds per "
             f"model, fixed in advance. Each claim is tested at every look its two models reach, its share of the "
             f"family's {100 * design.alpha:g} % spent over the looks by a {design.spending.replace('-', ' ').title()}-"
-            f"type spending function (Lan and DeMets); a decided claim passes its share to the others (Holm's "
-            f"procedure, as in Maurer and Bretz's graphical approach). The chance of any false verdict among this "
+            f"type spending function (Lan and DeMets); a claim whose difference and equivalence are both settled "
+            f"passes its share to the others (Holm's procedure with Shaffer's constraint, as in Maurer and Bretz's "
+            f"graphical approach). The chance of any false verdict among this "
             f"page's claims, whenever the design stops, is at most {100 * design.alpha:g} %. The *look* column of the "
             f"tests says which look decided each claim; a claim no look can decide says why and got no more seeds."
             f"\n```")
