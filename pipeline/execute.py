@@ -252,12 +252,7 @@ def _run(plan: Plan, todo: list[ModelJob], pages: list[PageJob], stop: Stop, fin
                 return bool(models)
 
             try:
-                ran = publish_models(todo, "models")
-                while more is not None and publish_models(more.next(), "round", more.deadline):
-                    ran = True
-                if ran:  # new results change every summary page
-                    pages = plan.page_jobs(force=True)
-                publish(pages, "pages")
+                _stages(plan, todo, pages, more, publish, publish_models)
                 return time.perf_counter() - up
             except KeyboardInterrupt:
                 NOTEBOOKS.close()  # the kernels first, so that the workers' jobs end and the cluster closes at once
@@ -267,6 +262,16 @@ def _run(plan: Plan, todo: list[ModelJob], pages: list[PageJob], stop: Stop, fin
                 raise
     finally:
         end(descendants(but=before))
+
+
+def _stages(plan: Plan, todo: list[ModelJob], pages: list[PageJob], more: rounds.Rounds | None,
+            publish: Callable, publish_models: Callable) -> None:
+    """The model pages, then a design's rounds until they end, then the summary pages (all of them when a model
+    ran, new results changing every one)."""
+    ran = publish_models(todo, "models")
+    while more is not None and publish_models(more.next(), "round", more.deadline):
+        ran = True
+    publish(plan.page_jobs(force=True) if ran else pages, "pages")
 
 
 def _kept(job: Job, outcome: Outcome) -> str:

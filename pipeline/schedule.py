@@ -71,8 +71,7 @@ def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[
 
     start = time.perf_counter()
     futures: dict = {}
-    held = [j for j in longest_first(jobs) if isinstance(j, SeedJob)] if deadline is not None else []
-    slots = sum(client.nthreads().values()) if held else 0
+    held = _Held(jobs, deadline, sum(client.nthreads().values()))
 
     def submit(batch: list[Job], priority: int) -> list:
         ordered = longest_first(batch)
@@ -81,42 +80,63 @@ def run(client, jobs: list[Job], what: str, then: Callable[[Job, Outcome], list[
         futures.update(zip(new, ordered))
         return new
 
-    def release() -> tuple[list[Job], int]:
-        """The held seed jobs that can start now, and how many were dropped, the deadline having passed."""
-        if time.perf_counter() >= deadline:
-            dropped = len(held)
-            if dropped:
-                print(f"budget spent: {dropped} seed job(s) not started", file=sys.stdout)
-            held.clear()
-            return [], dropped
-        going = sum(1 for f, j in futures.items() if isinstance(j, SeedJob) and not f.done())
-        out = held[: max(slots - going, 0)]
-        del held[: len(out)]
-        return out, 0
-
-    first = [j for j in jobs if j not in held] + held[:slots]
-    del held[:slots]
-    running = as_completed(submit(first, 0))
+    running = as_completed(submit(held.first(jobs), 0))
     # the bar redraws in a terminal; in a log (CI, nox piped) each finished job's line carries the progress
     with tqdm(total=len(jobs), desc=what, unit="job", file=sys.stdout, mininterval=1, disable=not sys.stdout.isatty(),
               bar_format="{desc}: {n}/{total} |{bar:30}| {elapsed} elapsed, ~{remaining} left") as bar:
         for done, future in enumerate(running, 1):
             job = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - Dask's KilledWorker, or a lost connection: that job failed
-                outcome = Outcome(name=job.name, ok=False, seconds=time.perf_counter() - start,
-                                  for_page=job.page if isinstance(job, SeedJob) else "",
-                                  error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
+            outcome = _outcome(future, job, start)
             yield job, outcome
             more = then(job, outcome) if then else []
-            started, dropped = release() if deadline is not None else ([], 0)
+            started, dropped = held.release(futures)
             for new in submit(more, len(futures) + len(more)) + submit(started, 0):
                 running.add(new)
             bar.total += len(more) - dropped
             progress = _progress(done, bar.total, time.perf_counter() - start) if bar.disable else ""
             bar.write(line(outcome) + progress, file=sys.stdout)
             bar.update()
+
+
+def _outcome(future, job: Job, start: float) -> Outcome:
+    """A finished job's outcome, or its failure when its worker died and Dask gave it up."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - Dask's KilledWorker, or a lost connection: that job failed
+        return Outcome(name=job.name, ok=False, seconds=time.perf_counter() - start,
+                       for_page=job.page if isinstance(job, SeedJob) else "",
+                       error=f"its worker died and Dask gave it up ({type(exc).__name__}: {exc})")
+
+
+class _Held:
+    """Seed jobs held back under a deadline (none without one): one per worker slot at a time, none started after
+    it."""
+
+    def __init__(self, jobs: list[Job], deadline: float | None, slots: int):
+        self.deadline, self.slots = deadline, slots
+        self.jobs = [j for j in longest_first(jobs) if isinstance(j, SeedJob)] if deadline is not None else []
+
+    def first(self, jobs: list[Job]) -> list[Job]:
+        """The jobs to submit at once: all but the held seed jobs, and as many of those as there are slots."""
+        held = set(self.jobs)
+        out = [j for j in jobs if j not in held] + self.jobs[: self.slots]
+        del self.jobs[: self.slots]
+        return out
+
+    def release(self, futures: dict) -> tuple[list[Job], int]:
+        """The held seed jobs that can start now, and how many were dropped, the deadline having passed."""
+        if self.deadline is None:
+            return [], 0
+        if time.perf_counter() >= self.deadline:
+            dropped = len(self.jobs)
+            if dropped:
+                print(f"budget spent: {dropped} seed job(s) not started", file=sys.stdout)
+            self.jobs.clear()
+            return [], dropped
+        going = sum(1 for f, j in futures.items() if isinstance(j, SeedJob) and not f.done())
+        out = self.jobs[: max(self.slots - going, 0)]
+        del self.jobs[: len(out)]
+        return out, 0
 
 
 def seed_jobs(models: list[ModelJob]) -> list[SeedJob]:

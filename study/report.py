@@ -346,7 +346,7 @@ def edition(design: Design | None, verdicts: list[ClaimVerdict], dataset: str, p
     most = design.looks[-1] if design else max(DEFAULT_MOST, *seeds)
     need: dict[str, int] = {}
     for v in open_:
-        n = min(v.needs_for_ours or most, most)
+        n = (design or Design(looks=(most,))).planned_seeds(v.needs_for_ours)
         for m, has in ((v.model, v.diff.n_a), (v.baseline, v.diff.n_b)):
             need[m] = max(need.get(m, 0), n - has)
     hours = sum(n * per_seed.get(m, 0.0) for m, n in need.items()) / 3600

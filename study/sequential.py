@@ -51,6 +51,10 @@ class Design(Strict):
         """Each look's nominal level for a claim holding `level`."""
         return stats.nominal_levels(level, self.looks, self.spending)
 
+    def planned_seeds(self, needs: int | None) -> int:
+        """The seeds per model planned for an open claim: what it needs (None: unknown), at most the last look."""
+        return min(needs or self.looks[-1], self.looks[-1])
+
     def look_index(self, seeds: int) -> int | None:
         """Which look `seeds` per model is (None: not a look)."""
         return self.looks.index(seeds) if seeds in self.looks else None
@@ -100,12 +104,9 @@ class RoundPlan(Strict):
     steps: list[Step]
 
 
-def plan_round(verdicts: list, design: Design, have: dict[str, int], cost_per_seed: dict[str, float],
-               budget_left: float) -> RoundPlan:
-    """The next round of a design from the claims' verdicts (`study.evidence.claim_verdicts`): every claim still
-    open goes to its next look, the claims whose chance of a decision there per unit of cost is highest first,
-    while the budget left covers all the seeds planned for it (80 % power for our difference at the last look's
-    level, at most the last look); a model shared by several claims is paid for once."""
+def _settled(verdicts: list) -> tuple[list[Step], list[tuple]]:
+    """The steps of the claims a round cannot move (decided, not decidable, or at no look it can reach), and the
+    open claims with their steps still to fill."""
     steps, open_ = [], []
     for v in verdicts:
         step = Step(claim=v.claim, model=v.model, baseline=v.baseline, state="untested")
@@ -117,6 +118,16 @@ def plan_round(verdicts: list, design: Design, have: dict[str, int], cost_per_se
             steps.append(step.model_copy(update={"why": "no look it can reach"}))
         else:
             open_.append((v, step))
+    return steps, open_
+
+
+def plan_round(verdicts: list, design: Design, have: dict[str, int], cost_per_seed: dict[str, float],
+               budget_left: float) -> RoundPlan:
+    """The next round of a design from the claims' verdicts (`study.evidence.claim_verdicts`): every claim still
+    open goes to its next look, the claims whose chance of a decision there per unit of cost is highest first,
+    while the budget left covers all the seeds planned for it (80 % power for our difference at the last look's
+    level, at most the last look); a model shared by several claims is paid for once."""
+    steps, open_ = _settled(verdicts)
     wanted: dict[str, int] = {}
 
     def cost(v, n: int) -> float:
@@ -129,7 +140,7 @@ def plan_round(verdicts: list, design: Design, have: dict[str, int], cost_per_se
         n, price = v.next_seeds, cost(v, v.next_seeds)
         step = step.model_copy(update={"seeds": n, "power": v.next_power,
                                        "per_cost": v.next_power / price if price else math.inf})
-        planned = min(v.needs_for_ours or design.looks[-1], design.looks[-1])
+        planned = design.planned_seeds(v.needs_for_ours)
         whole = cost(v, max(planned, n))
         if whole > budget_left - total:
             steps.append(step.model_copy(update={
