@@ -50,7 +50,7 @@ display(Markdown(study.report.reproduction_finding(
 # among them); otherwise it is *undecided*, and the cell says how many seeds per model would decide it for the seed
 # report's own difference and for ours. In a sequential edition (`--budget`), each claim is tested at every look its
 # models reached, its level spent over the looks, and a claim that no look can decide says so: *not decidable within
-# 50 seeds per model*, or *not decidable on this test set* where the test set's own noise hides it. The line below
+# 30 seeds per model* (the design's last look), or *not decidable on this test set* where the test set's own noise hides it. The line below
 # the table says which edition each dataset is. Fewer than three seeds give no verdict: the spread between seeds is then
 # unknown or too uncertain, and the linked page shows the interval alone. Each cell links to the page that holds its
 # evidence and its method.

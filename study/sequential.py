@@ -11,7 +11,7 @@ from study import stats
 from study.files import write_atomic
 from study.typed import Strict
 
-DEFAULT_LOOKS = (3, 5, 8, 12, 20, 30, 50)
+DEFAULT_LOOKS = (3, 6, 9, 12, 16, 20, 25, 30)
 DEFAULT_SPENDING: stats.Spending = "pocock"
 
 
@@ -123,36 +123,41 @@ def _settled(verdicts: list) -> tuple[list[Step], list[tuple]]:
 
 def plan_round(verdicts: list, design: Design, have: dict[str, int], cost_per_seed: dict[str, float],
                budget_left: float) -> RoundPlan:
-    """The next round of a design from the claims' verdicts (`study.evidence.claim_verdicts`): every claim still
-    open goes to its next look, the claims whose chance of a decision there per unit of cost is highest first,
-    while the budget left covers all the seeds planned for it (80 % power for our difference at the last look's
-    level, at most the last look); a model shared by several claims is paid for once."""
+    """The next round of a design from the claims' verdicts (`study.evidence.claim_verdicts`). Each open claim's plan
+    is the seeds that give it 80 % power for our difference at the last look's level (at most the last look); the
+    claims are taken by their chance of a verdict at the next look per unit of what their plan costs, and each is
+    given the budget its whole plan needs while the budget left covers it, so that the budget goes to claims it can
+    see through. A claim taken goes to its next look; one whose plan the budget left cannot cover waits. A model
+    shared by several claims is paid for once."""
     steps, open_ = _settled(verdicts)
-    wanted: dict[str, int] = {}
+    held, wanted = dict(have), dict(have)
 
-    def cost(v, n: int) -> float:
-        return sum(max(0, n - max(have.get(m, 0), wanted.get(m, 0))) * cost_per_seed[m]
-                   for m in dict.fromkeys((v.model, v.baseline)))
+    def cost(v, n: int, base: dict[str, int]) -> float:
+        return sum(max(0, n - base.get(m, 0)) * cost_per_seed[m] for m in dict.fromkeys((v.model, v.baseline)))
 
-    ranked = sorted(open_, key=lambda vs: -vs[0].next_power / max(cost(vs[0], vs[0].next_seeds), 1e-9))
-    total = 0.0
+    def plan(v) -> int:
+        return max(design.planned_seeds(v.needs_for_ours), v.next_seeds)
+
+    ranked = sorted(open_, key=lambda vs: -vs[0].next_power / max(cost(vs[0], plan(vs[0]), have), 1e-9))
+    reserved = 0.0
     for v, step in ranked:
-        n, price = v.next_seeds, cost(v, v.next_seeds)
+        n, whole = v.next_seeds, cost(v, plan(v), have)
         step = step.model_copy(update={"seeds": n, "power": v.next_power,
-                                       "per_cost": v.next_power / price if price else math.inf})
-        planned = design.planned_seeds(v.needs_for_ours)
-        whole = cost(v, max(planned, n))
-        if whole > budget_left - total:
+                                       "per_cost": v.next_power / whole if whole else math.inf})
+        extra = cost(v, plan(v), held)
+        if extra > budget_left - reserved:
             steps.append(step.model_copy(update={
-                "state": "waits", "why": f"the {max(planned, n)} seeds per model planned for it cost {whole:,.0f}, "
-                                         f"{max(budget_left - total, 0):,.0f} of the budget is left"}))
+                "state": "waits", "why": f"the {plan(v)} seeds per model planned for it cost {extra:,.0f} more than "
+                                         f"the claims before it hold; {max(budget_left - reserved, 0):,.0f} of the "
+                                         "budget is left"}))
             continue
+        reserved += extra
         for m in (v.model, v.baseline):
-            wanted[m] = max(wanted.get(m, 0), have.get(m, 0), n)
-        total += price
+            held[m], wanted[m] = max(held.get(m, 0), plan(v)), max(wanted.get(m, 0), n)
         steps.append(step.model_copy(update={
             "state": "adds", "why": f"undecided at {v.diff.n_a} seeds; {n} seeds per model give it a "
-                                    f"{v.next_power:.0%} chance of a verdict at {100 * v.next_level:.2g} %"}))
+                                    f"{v.next_power:.0%} chance of a verdict at {100 * v.next_level:.2g} %, and "
+                                    f"the budget holds the {plan(v)} planned for it"}))
     wanted = {m: n for m, n in wanted.items() if n > have.get(m, 0)}
-    return RoundPlan(wanted=wanted, added=sum(n - have.get(m, 0) for m, n in wanted.items()), cost=total,
-                     steps=steps)
+    return RoundPlan(wanted=wanted, added=sum(n - have.get(m, 0) for m, n in wanted.items()),
+                     cost=sum((n - have.get(m, 0)) * cost_per_seed[m] for m, n in wanted.items()), steps=steps)

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from study import stats
-from study.sequential import Design, plan_round
+from study.sequential import DEFAULT_LOOKS, Design, plan_round
 from test_stats import (BOUND, CLAIMS, FAMILIES, MARGIN, SCENARIOS, directions, false_outcome,
                         frozen_heap, holm_decided, pairs)
 
@@ -35,7 +35,7 @@ def test_five_equally_spaced_looks_have_the_published_lan_demets_boundaries(spen
     assert list(bounds) == pytest.approx(PUBLISHED[spending], abs=0.01), f"{spending}: {np.round(bounds, 3)}"
 
 
-DESIGN_LOOKS = (3, 5, 8, 12, 20, 30, 50)
+DESIGN_LOOKS = DEFAULT_LOOKS  # the shipped design's looks
 PATHS = 1_000_000
 
 
@@ -281,6 +281,13 @@ def test_a_round_never_costs_more_than_the_budget_left_and_pays_for_each_model_o
         assert plan.added == sum(n - have[m] for m, n in plan.wanted.items())
         adds = [s for s in plan.steps if s.state == "adds"]
         assert set(plan.wanted) <= {m for s in adds for m in (s.model, s.baseline)}
+        # the whole plans of the claims taken, each model paid once, fit the budget left
+        needs = {c.claim: c.needs_for_ours for c in claims}
+        held = dict(have)
+        for s in adds:
+            for m in (s.model, s.baseline):
+                held[m] = max(held[m], design.planned_seeds(needs[s.claim]), s.seeds)
+        assert sum((held[m] - have[m]) * cost_per_seed[m] for m in have) <= left + 1e-9
         assert all(max(plan.wanted.get(m, 0), have[m]) >= s.seeds for s in adds for m in (s.model, s.baseline))
         taken = [m for s in adds for m in (s.model, s.baseline)]
         shared += len(taken) > len(set(taken))
@@ -300,6 +307,23 @@ def test_a_model_shared_by_two_claims_is_paid_for_once():
     assert plan.cost == pytest.approx(22 + 35) and plan.added == 5 + 2 + 5
     # and a budget that covers them only when model_01 is paid for once takes both
     assert [s.state for s in plan_round(claims, Design(looks=PLAN_LOOKS), have, cost, 57.0).steps] == ["adds"] * 2
+
+
+def test_the_budget_is_held_for_the_whole_plan_of_each_claim_it_takes():
+    # near: 30 % at 5 seeds, planned 8 (2 × 5 = 10 to see through); far: 50 % at 5 seeds, planned 20 (2 × 17 = 34)
+    have = dict.fromkeys(["Na", "Nb", "Fa", "Fb"], 3)
+    cost = dict.fromkeys(have, 1.0)
+    claims = [verdict("far", "Fa", "Fb", seeds=5, power=0.5, needs=20),
+              verdict("near", "Na", "Nb", seeds=5, power=0.3, needs=8)]
+    # near first (0.3 / 10 against 0.5 / 34); the 40 left cover far's next look (4) but not its plan (34) beside
+    # near's (10), so far waits rather than spend on seeds the budget could not see through
+    plan = plan_round(claims, Design(looks=PLAN_LOOKS), have, cost, 40.0)
+    assert [(s.claim, s.state) for s in plan.steps] == [("near", "adds"), ("far", "waits")]
+    assert plan.wanted == {"Na": 5, "Nb": 5} and plan.cost == pytest.approx(4.0)
+    assert [s.per_cost for s in plan.steps] == pytest.approx([0.03, 0.5 / 34])
+    # with 44 both plans fit, and both go to their next look only
+    both = plan_round(claims, Design(looks=PLAN_LOOKS), have, cost, 44.0)
+    assert [s.state for s in both.steps] == ["adds", "adds"] and both.wanted == dict.fromkeys(have, 5)
 
 
 def test_decided_and_futile_claims_get_no_seeds():
