@@ -20,10 +20,11 @@ from study import evidence, loading, sequential, stats
 from study.loading import DatasetResults
 from study.spec import ModelSpec, load_specs
 
-FIXED = (3, 10, 20, 50)  # seeds per model of the one-look designs
+FIXED = (3, 5, 8, 10, 12, 15, 18, 20, 25, 30, 40, 50)  # seeds per model of the one-look designs: the curve compared
 TWO_LOOK_FIRST, TWO_LOOK_CAP = 3, 10  # the previous two-look design: its first look and its most seeds per model
 WORKERS = 2  # the workers training side by side that turn training seconds into hours
-BUDGETS = (10, 20)  # the budgeted sequential designs spend what the fixed design with this many seeds spends
+BUDGETS = (10, 15, 20)  # the budgeted sequential designs spend the runs the fixed design with this many seeds spends
+FAR_LOOKS = (*sequential.DEFAULT_LOOKS, 40, 50)  # the sequential design reaching further than its default last look
 REPLICATES = 200
 
 
@@ -283,28 +284,25 @@ def sequential_design(book: Book, rep: Replicate, design: sequential.Design, per
         left -= plan.cost
 
 
-def _wall(book: Book) -> dict[str, float]:
-    """Each model's wall seconds per seed with WORKERS training side by side."""
-    return {rid: m.seconds / WORKERS for rid, m in book.models.items()}
-
-
 def _budget(book: Book, seeds: int) -> float:
-    """The wall seconds after the first look that the fixed design with `seeds` seeds per model spends."""
-    return (seeds - sequential.DEFAULT_LOOKS[0]) * sum(_wall(book).values())
+    """The runs after the first look that the fixed design with `seeds` seeds per model spends."""
+    return float((seeds - sequential.DEFAULT_LOOKS[0]) * len(book.models))
 
 
 def contenders(book: Book) -> dict[str, Callable[[Replicate], Outcome]]:
-    """Every design benched, by name: each a function of a replicate giving its Outcome."""
-    wall: dict[str, float] = _wall(book)
+    """Every design benched, by name: each a function of a replicate giving its Outcome. The sequential designs'
+    budgets are in runs, as the bench compares designs per run."""
+    per_run = dict.fromkeys(book.models, 1.0)
     out: dict[str, Callable[[Replicate], Outcome]] = {}
     for n in FIXED:
         out[f"fixed {n}"] = lambda rep, n=n: fixed(book, rep, n)
     out[f"two looks ({TWO_LOOK_FIRST}, ≤{TWO_LOOK_CAP})"] = lambda rep: two_looks(book, rep)
-    unlimited = sequential.Design(budget=math.inf)
-    out["sequential"] = lambda rep: sequential_design(book, rep, unlimited, wall)
-    for n in BUDGETS:
-        capped = sequential.Design(budget=_budget(book, n))
-        out[f"sequential, fixed {n}'s budget"] = lambda rep, d=capped: sequential_design(book, rep, d, wall)
+    for name, design in [("sequential", sequential.Design(budget=math.inf, unit="runs")),
+                         *((f"sequential, fixed {n}'s runs", sequential.Design(budget=_budget(book, n), unit="runs"))
+                           for n in BUDGETS),
+                         (f"sequential, looks to {FAR_LOOKS[-1]}",
+                          sequential.Design(looks=FAR_LOOKS, budget=math.inf, unit="runs"))]:
+        out[name] = lambda rep, d=design: sequential_design(book, rep, d, per_run)
     return out
 
 
@@ -312,7 +310,7 @@ def simulate(book: Book, replicates: int, seed: int = 0) -> dict[str, list[Outco
     """Every design's outcome on the same `replicates` replicates (fixed seeds: replicate r draws from [seed, r])."""
     runs = contenders(book)
     out: dict[str, list[Outcome]] = {name: [] for name in runs}
-    most = max(max(FIXED), sequential.DEFAULT_LOOKS[-1], TWO_LOOK_CAP)
+    most = max(*FIXED, *FAR_LOOKS, TWO_LOOK_CAP)
     for r in range(replicates):
         rep = draw(book, np.random.default_rng([seed, r]), most)
         for name, run in runs.items():
@@ -340,21 +338,29 @@ def row(name: str, outs: list[Outcome]) -> str:
             f"{_pm(hours, 2)} | {_per_100(outs):.2f} |")
 
 
+def _mean(outs: list[Outcome], field: str) -> float:
+    return statistics.mean(getattr(o, field) for o in outs)
+
+
 def verdict_lines(results: dict[str, list[Outcome]]) -> list[str]:
     """Whether each sequential design decides at least as many claims per run as every fixed design, and more
-    claims than the fixed design whose expected runs are nearest its own."""
+    claims than fixed seeds decide at its expected runs (the fixed designs' claims decided against their runs,
+    joined by straight lines): by more than two standard errors of that difference, paired over the replicates."""
     fixed_ = {name: outs for name, outs in results.items() if name.startswith("fixed")}
+    best = max(fixed_, key=lambda f: _per_100(fixed_[f]))
+    names = sorted(fixed_, key=lambda f: _mean(fixed_[f], "runs"))
+    at = [_mean(fixed_[f], "runs") for f in names]
     lines = []
     for name, outs in ((n, o) for n, o in results.items() if n.startswith("sequential")):
-        mine, runs = _per_100(outs), statistics.mean(o.runs for o in outs)
-        beaten = [f for f, o in fixed_.items() if _per_100(o) > mine]
-        near = min(fixed_, key=lambda f: abs(statistics.mean(o.runs for o in fixed_[f]) - runs))
-        ours, theirs = (statistics.mean(o.decided for o in x) for x in (outs, fixed_[near]))
-        lines.append(f"- {name}: {mine:.2f} decisions per 100 runs; at least as many per run as every fixed design: "
-                     f"{'yes' if not beaten else 'no (' + ', '.join(beaten) + ' decide more per run)'}; more claims "
-                     f"than the fixed design nearest in expected runs ({near}, "
-                     f"{statistics.mean(o.runs for o in fixed_[near]):.0f} runs against {runs:.0f}): "
-                     f"{'yes' if ours > theirs else 'no'} ({ours:.2f} against {theirs:.2f})")
+        mine, runs = _per_100(outs), _mean(outs, "runs")
+        gain = [o.decided - float(np.interp(runs, at, [fixed_[f][r].decided for f in names]))
+                for r, o in enumerate(outs)]
+        more, se = statistics.mean(gain), statistics.stdev(gain) / math.sqrt(len(gain))
+        shown = "yes" if more > 2 * se else "no" if more < -2 * se else "within two se"
+        lines.append(f"- {name}: {mine:.2f} decisions per 100 runs against the best fixed design's "
+                     f"{_per_100(fixed_[best]):.2f} ({best}): {'yes' if mine >= _per_100(fixed_[best]) else 'no'}; "
+                     f"{_mean(outs, 'decided'):.2f} claims in {runs:.0f} runs, {more:+.2f} ± {se:.2f} (se) against fixed "
+                     f"seeds at {runs:.0f} runs: {shown}")
     return lines
 
 

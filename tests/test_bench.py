@@ -41,3 +41,21 @@ def test_each_route_trains_every_seed_in_a_fresh_process(how):
     result = json.loads(out.splitlines()[-1])
     assert result["seconds"] > 0 and len(result["accuracy"]) == 2
     assert all(accuracy > 0.5 for accuracy in result["accuracy"])
+
+
+def test_a_design_is_judged_against_fixed_seeds_at_its_own_runs_paired_over_replicates():
+    from study.designs import Outcome, verdict_lines
+
+    def outs(decided: list[int], runs: list[int]) -> list[Outcome]:
+        return [Outcome(decided=d, right=d, false=0, runs=r, seconds=0.0) for d, r in zip(decided, runs)]
+
+    # fixed seeds: 2 and 6 claims at 100 and 200 runs in replicate 0, 2 and 4 in replicate 1 (fixed 20 the best per run: 5 in 200)
+    results = {"fixed 10": outs([2, 2], [100, 100]), "fixed 20": outs([6, 4], [200, 200]),
+               "sequential": outs([6, 4], [140, 160]), "sequential, small": outs([1, 1], [90, 110])}
+    good, bad = verdict_lines(results)
+    # 150 runs on average: fixed seeds there decide 4 (replicate 0) and 3 (replicate 1), so +2 and +1: 1.5 ± 0.5
+    assert good == ("- sequential: 3.33 decisions per 100 runs against the best fixed design's 2.50 (fixed 20): yes; "
+                    "5.00 claims in 150 runs, +1.50 ± 0.50 (se) against fixed seeds at 150 runs: yes")
+    # 100 runs: fixed seeds decide 2 in both, so -1 ± 0: fewer, and fewer per run
+    assert bad.endswith("1.00 decisions per 100 runs against the best fixed design's 2.50 (fixed 20): no; 1.00 claims "
+                        "in 100 runs, -1.00 ± 0.00 (se) against fixed seeds at 100 runs: no")
