@@ -20,9 +20,11 @@ Usage: python -m pipeline.bench [--only steps|parallel|precision|study|routes|de
              XLA (`jit_compile=True`), and the study's model fitted from a `tf.data` input pipeline; seconds for the
              three seeds, compiling and testing included, and their test accuracies.
 - design:    the seed designs (`study.designs`) on simulated claims whose truths are a built dataset's own figures
-             (--book, its folder): fixed seeds per model, the previous two looks and the sequential design, with and
-             without a budget, over --replicates replicates; claims decided, rightly and falsely, runs and training
-             hours spent, decisions per 100 runs. No training: 200 replicates took 9 minutes on a shared core.
+             (--book, its folder): fixed seeds per model (3 to 50), the previous two looks and the sequential
+             design, without a budget, with budgets of runs, and with looks to 50, over --replicates replicates;
+             claims decided, rightly and falsely, runs and training hours spent, decisions per 100 runs, and each
+             sequential design against fixed seeds at its runs. No training: 200 replicates took 19 minutes on a
+             shared core.
 """
 
 from __future__ import annotations
