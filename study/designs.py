@@ -202,11 +202,6 @@ def _planned(book: Book, rep: Replicate, have: dict[str, int]) -> dict[str, stat
     return {m: stats.planned(x, book.chance_pp, pool) for m, x in own.items()}
 
 
-def _ours(d: stats.Difference, plan_a: stats.Planned, plan_b: stats.Planned) -> float:
-    """Our difference as seeds are planned for it (`evidence._ours`)."""
-    return d.estimate + plan_a.mean_shift - plan_b.mean_shift
-
-
 def two_looks(book: Book, rep: Replicate) -> Outcome:
     """The previous two-look design: Holm at 2.5 % at the first look; each undecided claim's models get the seeds
     80 % power asks for at 2.5 % over the undecided claims (the seed report's difference or ours, whichever needs
@@ -218,10 +213,8 @@ def two_looks(book: Book, rep: Replicate) -> Outcome:
     plans, alpha, wanted = _planned(book, rep, have), stats.ALPHA / 2 / max(len(open_), 1), dict(have)
     for c in open_:
         claim = book.claims[c]
-        d = difference(book, rep, c, TWO_LOOK_FIRST, TWO_LOOK_FIRST)
-        pa, pb = plans[claim.model], plans[claim.baseline]
-        n = stats.seeds_for(claim.direction, [claim.seed_diff_pp, _ours(d, pa, pb)], d, book.margin, alpha,
-                            sds=(pa.sd, pb.sd))
+        v = _verdict(book, c, difference(book, rep, c, TWO_LOOK_FIRST, TWO_LOOK_FIRST), plans, stats.UNDECIDED, alpha)
+        n = evidence._plan(v, [claim.seed_diff_pp, evidence._ours(v)], alpha)
         for m in (claim.model, claim.baseline) if n else ():
             wanted[m] = max(wanted[m], min(n, TWO_LOOK_CAP))
     later = [c for c in open_ if wanted[book.claims[c].model] > TWO_LOOK_FIRST
@@ -262,10 +255,8 @@ def verdicts(book: Book, rep: Replicate, have: dict[str, int], design: sequentia
         look = len(reached[c]) - 1 if k is None else k
         v = _verdict(book, c, reached[c][look], plans, stats.UNDECIDED if kh is None else ps[c][k][kh[1]][1], level)
         if k is None and math.isfinite(design.budget):
-            ours = _ours(v.diff, v.planned_a, v.planned_b)
-            v = v.model_copy(update={"needs_for_ours": stats.seeds_for(
-                v.direction, [ours], v.diff, v.margin_pp, design.nominal(level)[-1],
-                sds=(v.planned_a.sd, v.planned_b.sd))})
+            v = v.model_copy(update={"needs_for_ours": evidence._plan(v, [evidence._ours(v)],
+                                                                      design.nominal(level)[-1])})
         out.append(evidence._futility(v, design) if k is None else v)
     return out
 
@@ -359,8 +350,8 @@ def verdict_lines(results: dict[str, list[Outcome]]) -> list[str]:
         shown = "yes" if more > 2 * se else "no" if more < -2 * se else "within two se"
         lines.append(f"- {name}: {mine:.2f} decisions per 100 runs against the best fixed design's "
                      f"{_per_100(fixed_[best]):.2f} ({best}): {'yes' if mine >= _per_100(fixed_[best]) else 'no'}; "
-                     f"{_mean(outs, 'decided'):.2f} claims in {runs:.0f} runs, {more:+.2f} ± {se:.2f} (se) against fixed "
-                     f"seeds at {runs:.0f} runs: {shown}")
+                     f"{_mean(outs, 'decided'):.2f} claims in {runs:.0f} runs, {more:+.2f} ± {se:.2f} (se) "
+                     f"against fixed seeds at {runs:.0f} runs: {shown}")
     return lines
 
 

@@ -49,7 +49,8 @@ def test_a_design_is_judged_against_fixed_seeds_at_its_own_runs_paired_over_repl
     def outs(decided: list[int], runs: list[int]) -> list[Outcome]:
         return [Outcome(decided=d, right=d, false=0, runs=r, seconds=0.0) for d, r in zip(decided, runs)]
 
-    # fixed seeds: 2 and 6 claims at 100 and 200 runs in replicate 0, 2 and 4 in replicate 1 (fixed 20 the best per run: 5 in 200)
+    # fixed seeds: 2 and 6 claims at 100 and 200 runs in replicate 0, 2 and 4 in replicate 1
+    # (fixed 20 the best per run: 5 in 200)
     results = {"fixed 10": outs([2, 2], [100, 100]), "fixed 20": outs([6, 4], [200, 200]),
                "sequential": outs([6, 4], [140, 160]), "sequential, small": outs([1, 1], [90, 110])}
     good, bad = verdict_lines(results)
